@@ -1,0 +1,3 @@
+from vtube_plugin.cli import main
+
+raise SystemExit(main())
