@@ -1,0 +1,1 @@
+"""Tracking sources: each speaks one protocol and yields FaceFrames; none knows about poses."""
