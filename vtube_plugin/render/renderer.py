@@ -50,10 +50,10 @@ def check_precision(precision: str, device: torch.device) -> None:
 def load_network(model: str, weights_dir: str | Path | None):
     """The named network with its weights loaded strictly (on the CPU, float32)."""
     if model == "tha3":
-        from vtube_plugin.models.store import tha3_weights_dir
+        from vtube_plugin.models.store import require_tha3_weights
         from vtube_plugin.nn.tha3.network import THA3
 
-        return THA3.from_dir(Path(weights_dir) if weights_dir else tha3_weights_dir())
+        return THA3.from_dir(require_tha3_weights(weights_dir))
     if model == "tha2":
         from vtube_plugin.nn.tha2.network import THA2, HOW_TO_GET
 
