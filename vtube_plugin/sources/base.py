@@ -132,6 +132,7 @@ class Source:
 
     def _received(self) -> None:
         self.stats.count_packet()
+        self._notify()
 
     def _notify(self) -> None:
         with self._changed:

@@ -86,13 +86,13 @@ class UdpSource(Source):
                 if self._stopping.is_set():
                     break
                 raise
-            self._received()
             try:
                 self._handle(data, sender)
             except Malformed as bad:
                 self._drop(bad.reason)
             except Exception as err:  # a parser bug must cost one packet, never the stream
                 self._drop(f"unexpected {type(err).__name__}")
+            self._received()  # counted once handled, so "packets == sent" means all were dealt with
             self._idle()
 
     def _handle(self, data: bytes, sender: tuple) -> None:

@@ -204,16 +204,17 @@ class WebcamSource(Source):
                 self._stopping.wait(0.05)
                 continue
             failures = 0
-            self._received()
             try:
                 frame = tracker.track(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             except Exception as err:  # one bad picture must not end tracking
+                frame = None
                 self._drop(f"unexpected {type(err).__name__}")
-                continue
-            if frame is None:
-                self._drop("no face in the picture")
             else:
-                self._publish(frame)
+                if frame is None:
+                    self._drop("no face in the picture")
+                else:
+                    self._publish(frame)
+            self._received()
             if self.is_file:  # a file plays at its own frame rate, like a camera would deliver it
                 next_due += 1.0 / self._file_fps
                 self._stopping.wait(max(0.0, next_due - time.monotonic()))
