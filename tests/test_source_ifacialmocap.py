@@ -71,7 +71,7 @@ def test_facemotion3d_extras_and_unknown_keys_are_ignored():
 
 
 def test_the_start_string_is_sent_again_when_the_stream_stops(phone):
-    with start_source(phone, resend_after=0.2) as source:
+    with start_source(phone, resend_after=0.2):
         first, _ = phone.recvfrom(1024)
         again, _ = phone.recvfrom(1024)  # nothing was streamed, so the source asks once more
         assert first == again
