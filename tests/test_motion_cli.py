@@ -45,6 +45,20 @@ def test_poses_out_writes_one_line_a_frame_with_time_and_the_45_values(tmp_path,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.jsonl", "talk.vmd"]  # no temporary left
 
 
+def test_an_exported_track_reads_back_to_the_same_frames(tmp_path):
+    from vtube_plugin.motion.pose_track import PoseTrack
+    from vtube_plugin.motion.profile import load_profile
+    from vtube_plugin.motion.vmd import read_vmd
+
+    motion = talk_and_nod(tmp_path / "talk.vmd")
+    assert main(["motion", str(motion), "--poses-out", str(tmp_path / "talk.jsonl")]) == 0
+    exported = load_profile("vmd").track(read_vmd(motion))
+    back = PoseTrack.read_jsonl(tmp_path / "talk.jsonl")
+    assert back.frame_count(30) == len(exported) == 31
+    sampled = np.stack([pose.as_array() for pose in back.poses(30)])
+    assert sampled == pytest.approx(exported.values, abs=1e-6)
+
+
 def test_poses_out_at_60_fps_has_twice_the_lines(tmp_path):
     track = tmp_path / "talk.jsonl"
     assert main(["motion", str(talk_and_nod(tmp_path / "talk.vmd")), "--poses-out", str(track), "--fps", "60"]) == 0

@@ -15,7 +15,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "motion",
         help="animate the character with an MMD motion (.vmd) and render a video",
-        description="Animate the character with an MikuMikuDance motion (.vmd): its morphs (あいうえお, "
+        description="Animate the character with a MikuMikuDance motion (.vmd): its morphs (あいうえお, "
                     "blinks, winks, brows) and head, neck and eye bones drive the pose through a profile. "
                     "See docs/motion.md.",
     )
@@ -42,9 +42,8 @@ def run(args: argparse.Namespace) -> int:
     if not motion.bones and not motion.morphs:
         raise UserError(f"{args.motion} has no bone or morph keyframes (is it a camera motion?); "
                         "give a motion made for a character")
-    mapped_bones = {link.bone for link in profile.bones}
-    if not any(k.morph in profile.morphs for k in motion.morphs) and not any(k.bone in mapped_bones for k in motion.bones):
-        raise UserError(f"nothing in {args.motion} moves the face with the profile {profile.name}: "
+    if not profile.drives(motion):
+        raise UserError(f"nothing in {args.motion} moves the character with the profile {profile.name}: "
                         "none of its morph or bone names are in the profile. Map them in a copy of the profile "
                         "(see docs/motion.md)")
     unknown = profile.unknown_morphs(motion)

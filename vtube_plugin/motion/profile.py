@@ -42,6 +42,11 @@ class MotionProfile:
     morphs: dict[str, dict[str, float]]  # MMD morph name -> {pose parameter: gain}
     bones: tuple[BoneAxis, ...]
 
+    def drives(self, motion: Motion) -> bool:
+        """Whether any morph or bone of the motion is in this profile (else the video would stand still)."""
+        bones = {link.bone for link in self.bones}
+        return any(k.morph in self.morphs for k in motion.morphs) or any(k.bone in bones for k in motion.bones)
+
     def unknown_morphs(self, motion: Motion) -> list[str]:
         """Morph names in the motion this profile does not map, in order of first appearance."""
         return list(dict.fromkeys(k.morph for k in motion.morphs if k.morph not in self.morphs))
