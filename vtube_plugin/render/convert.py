@@ -27,8 +27,8 @@ def rgba_to_tensor(rgba: np.ndarray, device: torch.device | str = "cpu") -> Tens
     x = rgba.astype(np.float64) / 255.0  # float64 like the reference loader, then float32
     x[..., :3] = srgb_to_linear(x[..., :3])
     x[x[..., 3] == 0] = 0.0
-    t = torch.from_numpy(x.astype(np.float32)).permute(2, 0, 1).unsqueeze(0)
-    return (t * 2.0 - 1.0).contiguous().to(device)
+    t = torch.from_numpy((x * 2.0 - 1.0).astype(np.float32)).permute(2, 0, 1).unsqueeze(0)
+    return t.contiguous().to(device)
 
 
 def tensor_to_rgba(t: Tensor) -> np.ndarray:
