@@ -166,6 +166,13 @@ def test_euler_angles_follow_mmd_yaw_pitch_roll_order():
     assert math.isclose(float(euler_degrees(np.array([quaternion("x", 90)]))[0, 0]), 90, abs_tol=1e-3)
 
 
+def test_damaged_numbers_give_a_neutral_pose_not_nan(vmd_profile):
+    motion = parse_vmd(vmd_bytes(bones=[("頭", 0, (0.0, 0.0, 0.0, 0.0), LINEAR)], morphs=[("あ", 0, float("nan"))]))
+    values = vmd_profile.track(motion).values
+    assert not np.isnan(values).any()
+    assert values[0, BY_NAME["head_x"].index] == 0 and values[0, BY_NAME["mouth_aaa"].index] == 0
+
+
 # --- profiles -----------------------------------------------------------------------------------
 def test_profile_mistakes_name_the_entry():
     with pytest.raises(UserError, match=r'morph "あ": \'mouth_aa\' is not a pose parameter \(did you mean mouth_aaa'):

@@ -41,8 +41,9 @@ class PoseTrack:
 
     @classmethod
     def clamped(cls, times: np.ndarray, values: np.ndarray) -> "PoseTrack":
-        """A track with every value held inside its parameter's range."""
-        return cls(np.asarray(times, dtype=np.float64), np.clip(values, _MINIMUM, _MAXIMUM).astype(np.float32))
+        """A track with every value held inside its parameter's range (NaN from a damaged file becomes 0)."""
+        values = np.clip(np.nan_to_num(values, nan=0.0), _MINIMUM, _MAXIMUM)
+        return cls(np.asarray(times, dtype=np.float64), values.astype(np.float32))
 
     def frame_count(self, fps: float) -> int:
         """Frames a video of this track has at `fps`: one at time 0 and one every 1/fps up to the last pose."""

@@ -72,7 +72,8 @@ def bone_rotations(keys: Sequence[BoneKey], positions: np.ndarray) -> np.ndarray
     keys = _latest_per_frame(keys, lambda k: k.frame)
     frames = np.array([k.frame for k in keys], dtype=np.float64)
     quats = np.array([k.rotation for k in keys], dtype=np.float64)
-    quats /= np.maximum(np.linalg.norm(quats, axis=1, keepdims=True), 1e-12)
+    norms = np.linalg.norm(quats, axis=1, keepdims=True)
+    quats = np.where(norms > 1e-9, quats / np.maximum(norms, 1e-9), (0.0, 0.0, 0.0, 1.0))  # a zero key means rest
     if len(keys) == 1:
         return np.tile(quats[0], (len(positions), 1))
     # the key after each position; clipping to the ends makes u 0 or 1 there, so the end keys hold
