@@ -11,18 +11,20 @@ from pathlib import Path
 
 import numpy as np
 
+from vtube_plugin.bundled import profiles_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.motion.pose_track import PoseTrack
 from vtube_plugin.motion.track import bone_rotations, euler_degrees, frame_positions, morph_weights
 from vtube_plugin.motion.vmd import MMD_FPS, Motion
 from vtube_plugin.pose import BY_NAME, THA3_SIZE
 
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "profiles"
+PROFILES_DIR = profiles_dir()
 _AXES = {"x": 0, "y": 1, "z": 2}
 
 
