@@ -81,6 +81,22 @@ def test_slow_renderer_renders_the_last_pose_and_skips_stale_ones():
         worker.close()
 
 
+def test_a_busy_port_is_a_user_error_naming_the_port():
+    import socket
+
+    from vtube_plugin.errors import UserError
+
+    worker = PreviewWorker(GatedRenderer(), characters=lambda name: np.zeros((4, 4, 4), np.uint8))
+    app = PoserApp(worker, CharacterShelf(4), model="tha3", save_dir=Path("."), default_character=CHARACTER)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(UserError, match=f"127.0.0.1:{port}.*--port"):
+            PoserServer(app, port=port)
+    worker.close()
+
+
 # --- the page over the real network ---------------------------------------------------------------
 @pytest.fixture(scope="module")
 def poser(tmp_path_factory, tha3_weights_dir):
@@ -204,6 +220,21 @@ def test_slider_changes_the_preview_and_save_writes_the_png_and_its_pose(page, p
     wait_until_rendered(page, reset_ticket)
     again = np.abs(preview_pixels(page).astype(int) - after.astype(int))
     assert np.mean(again.max(axis=2) > 2) < 0.001, "the loaded pose renders the saved frame again"
+
+
+def test_after_a_quick_drag_the_preview_shows_the_final_slider_value(page, poser):
+    shown = int(page.get_attribute("#preview", "data-ticket"))
+    box = slider(page, "head_y").bounding_box()
+    middle = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 2, middle)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.9, middle, steps=15)  # many input events, far faster than frames
+    page.mouse.up()
+    final = float(slider(page, "head_y").input_value())
+    assert final > 0.5
+    ticket = wait_until_rendered(page, shown)
+    frame = poser.app.worker.frame(ticket)
+    assert frame is not None and frame.pose["head_y"] == pytest.approx(final)
 
 
 def test_upload_without_alpha_shows_the_reason_in_the_page(page, tmp_path):

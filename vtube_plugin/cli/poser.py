@@ -61,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_browser:
             import webbrowser
 
-            webbrowser.open(server.url)
+            if not webbrowser.open(server.url):
+                print("poser: no browser found; open the address above yourself", flush=True)
         import threading
 
         threading.Event().wait()  # serve until Ctrl+C (main() turns KeyboardInterrupt into exit 130)

@@ -142,6 +142,9 @@ async function pollFrames() {
     } catch (err) {
       say(`lost the poser server (${err.message}); is it still running?`, true);
       await new Promise((resolve) => setTimeout(resolve, 2000));
+      // A restarted server counts frames from 1 again: forget ours and ask for the sliders' pose anew.
+      Object.assign(state, { posted: 0, received: 0, shown: 0 });
+      schedulePose();
     }
   }
 }
