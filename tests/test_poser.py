@@ -26,7 +26,7 @@ from PIL import Image
 from vtube_plugin.models import store
 from vtube_plugin.pose import GROUPS, PARAMETERS, Pose
 from vtube_plugin.poser.characters import CharacterShelf
-from vtube_plugin.poser.presets import list_presets
+from vtube_plugin.poser.presets import load_expression_presets, with_expression
 from vtube_plugin.poser.preview import Mailbox, PreviewWorker
 from vtube_plugin.poser.server import PoserApp, PoserServer
 
@@ -263,17 +263,28 @@ def test_upload_with_alpha_is_listed_selected_and_rendered(page, tmp_path):
     assert np.mean(np.abs(alpha.astype(int) - expected_alpha.astype(int)) > 64) < 0.01
 
 
-def test_expression_buttons_match_the_presets_module(page):
-    presets = list_presets()
+def test_expression_buttons_set_the_sliders_as_the_expression_layer_would(page, poser):
+    presets = load_expression_presets()
     buttons = page.locator("#presets button")
-    buttons.first.wait_for() if presets else None
-    assert buttons.evaluate_all("bs => bs.map(b => b.dataset.preset)") == [p["name"] for p in presets]
-    try:
-        import vtube_plugin.expressions  # noqa: F401
-    except ImportError:
-        assert presets == []
-    else:
-        assert presets, "vtube_plugin.expressions is installed but the poser found no presets in it"
+    if not presets:
+        # Without vtube_plugin.expressions (or with no presets in its file) the row stays empty.
+        assert page.locator("#presets").text_content() == "" and buttons.count() == 0
+        return
+    buttons.first.wait_for()
+    assert buttons.evaluate_all("bs => bs.map(b => b.dataset.preset)") == list(presets)
+    # The first preset that changes the neutral face, applied over mouth_aaa = 1.
+    start = Pose().replace(mouth_aaa=1.0)
+    name, expected = next((n, with_expression(start, presets, n)) for n in presets
+                          if with_expression(start, presets, n) != start)
+    slider(page, "mouth_aaa").press("End")
+    page.click(f'#presets button[data-preset="{name}"]')
+    page.wait_for_function(
+        "expected => Object.entries(expected).every(([n, v]) =>"
+        " Math.abs(Number(document.querySelector(`input[data-param=${n}]`).value) - v) < 0.006)",
+        arg=expected.to_dict())
+    ticket = wait_until_rendered(page)
+    rendered = poser.app.worker.frame(ticket).pose.as_array()
+    assert np.allclose(rendered, expected.as_array(), atol=0.006)  # sliders step by 0.01
 
 
 def _post(url: str, body: bytes) -> tuple[int, dict]:

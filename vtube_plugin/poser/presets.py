@@ -1,54 +1,42 @@
 """The expression presets the poser shows as buttons, read through `vtube_plugin.expressions` when it exists.
 
-The presets module is written on another branch; this is the one place that adapts to its shape, and it
-answers an empty list (no buttons) when the module is missing or has no presets.
+A button sets the sliders to the pose with that expression fully on, by the expression layer's own blend
+rule; without the expressions module (or with an empty presets file) the page shows no buttons.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping
+import dataclasses
+from pathlib import Path
+from typing import Any
 
-from vtube_plugin.pose import BY_NAME, Pose
-
-# Names the loader may have, tried in order; each returns presets as a list or a {name: preset} mapping.
-_LOADERS = ("load_presets", "load_expressions", "default_presets", "presets")
+from vtube_plugin.errors import UserError
+from vtube_plugin.pose import Pose
 
 
-def list_presets() -> list[dict]:
-    """[{"name": str, "values": {parameter: value}}] for every preset that names only known parameters."""
+def load_expression_presets(path: Path | None = None) -> dict[str, Any]:
+    """{name: Expression} from the presets file (the user's, else the shipped one); {} if the module is absent."""
     try:
-        module = importlib.import_module("vtube_plugin.expressions")
+        from vtube_plugin.expressions import load_presets
     except ImportError:
-        return []
-    for attr in _LOADERS:
-        loader = getattr(module, attr, None)
-        if callable(loader):
-            found = loader()
-            break
-    else:
-        return []
-    items = found.items() if isinstance(found, Mapping) else ((getattr(p, "name", None), p) for p in found)
-    presets = []
-    for name, preset in items:
-        values = _values(preset)
-        if name and values:
-            presets.append({"name": str(name), "values": values})
-    return presets
+        return {}
+    return dict(load_presets(path))
 
 
-def _values(preset: object) -> dict[str, float]:
-    """A preset's parameter values, whether it holds a Pose, a mapping, or has `.values`/`.pose`."""
-    for attr in ("values", "pose", "parameters"):
-        inner = getattr(preset, attr, None)
-        if inner is not None and not callable(inner):
-            preset = inner
-            break
-    if isinstance(preset, Pose):
-        return {k: v for k, v in preset.to_dict().items() if v != 0}
-    if isinstance(preset, Mapping):
-        known = {str(k): v for k, v in preset.items() if str(k) in BY_NAME}
-        # Clamp as live values are: a preset is layered over sliders, it must not fail the whole page.
-        checked = Pose.from_dict(known, clamp=True)
-        return {k: checked[k] for k in known}
-    return {}
+def describe(presets: dict[str, Any]) -> list[dict]:
+    """What a button needs: the name, and a tooltip."""
+    return [{"name": name, "description": getattr(expr, "description", "") or ""} for name, expr in presets.items()]
+
+
+def with_expression(pose: Pose, presets: dict[str, Any], name: str) -> Pose:
+    """`pose` with the named expression fully on, as the live layer shows it once its fade-in has finished."""
+    expression = presets.get(name)
+    if expression is None:
+        raise UserError(f"unknown expression '{name}'; known: {', '.join(presets) or 'none'}")
+    from vtube_plugin.expressions import ExpressionLayer
+
+    # A one-layer stack switched on with no fade is at full weight on its first frame; the layer does the blend.
+    instant = dataclasses.replace(expression, mode="toggle", fade_in=0.0, duration=None)
+    layer = ExpressionLayer({name: instant})
+    layer.trigger(name)
+    return layer.apply(pose, now=0.0)

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import GROUPS, PARAMETERS, THA2_SIZE, THA3_SIZE, Pose
 from vtube_plugin.poser.characters import CharacterShelf
-from vtube_plugin.poser.presets import list_presets
+from vtube_plugin.poser.presets import describe, load_expression_presets, with_expression
 from vtube_plugin.poser.preview import Frame, PreviewWorker
 
 STATIC_FILES = {"index.html": "text/html", "poser.js": "text/javascript", "poser.css": "text/css"}
@@ -30,8 +30,9 @@ class PoserApp:
     """What the page can ask for, independent of HTTP: the handler below only translates."""
 
     def __init__(self, worker: PreviewWorker, shelf: CharacterShelf, *, model: str, save_dir: Path,
-                 default_character: str):
+                 default_character: str, expressions: Path | None = None):
         self.worker = worker
+        self.expressions = expressions  # None: the user's presets file, else the shipped one
         self.shelf = shelf
         self.model = model
         self.save_dir = save_dir
@@ -62,6 +63,17 @@ class PoserApp:
         if not isinstance(values, dict):
             raise UserError("the request must hold a pose: {name: value}")
         return {"ticket": self.worker.submit(Pose.from_dict(values), character)}
+
+    def presets(self) -> dict:
+        # Read on every page load, so an edited presets file shows after a browser refresh.
+        return {"presets": describe(load_expression_presets(self.expressions))}
+
+    def apply_expression(self, body: dict) -> dict:
+        values = body.get("pose")
+        if not isinstance(values, dict):
+            raise UserError("the request must hold a pose: {name: value}")
+        pose = with_expression(Pose.from_dict(values), load_expression_presets(self.expressions), str(body.get("name")))
+        return {"pose": pose.to_dict()}
 
     def load_pose(self, text: str) -> dict:
         """A pose file as the page's "load pose" sends it: the JSON "save PNG" writes, or a plain {name: value}."""
@@ -130,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/api/setup":
             return self._json(app.setup())
         if url.path == "/api/expressions":
-            return self._guarded(lambda: {"presets": list_presets()})
+            return self._guarded(app.presets)
         if url.path == "/api/frame":
             after = _int(parse_qs(url.query).get("after", ["0"])[0])
             frame = app.worker.wait_newer(after, LONG_POLL_SECONDS)
@@ -159,6 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if url.path == "/api/pose":
             return self._guarded(lambda: app.submit(_json_object(body)))
+        if url.path == "/api/expression":
+            return self._guarded(lambda: app.apply_expression(_json_object(body)))
         if url.path == "/api/save":
             return self._guarded(lambda: app.save(_int(_json_object(body).get("ticket"))))
         if url.path == "/api/load-pose":

@@ -248,16 +248,34 @@ function selectCharacter(name) {
 
 async function loadPresets() {
   let presets = [];
-  try { presets = (await api("/api/expressions")).presets || []; } catch (_) { /* no presets: no buttons */ }
+  try {
+    presets = (await api("/api/expressions")).presets;
+  } catch (err) {
+    say(`expression presets: ${err.message}`, true); // a broken presets file: say why there are no buttons
+  }
   $("presets").replaceChildren(...presets.map((preset) => {
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = preset.name;
     button.dataset.preset = preset.name;
-    button.title = Object.entries(preset.values).map(([k, v]) => `${k}=${v}`).join(", ");
-    button.addEventListener("click", () => setValues(preset.values));
+    button.title = preset.description;
+    button.addEventListener("click", () => applyExpression(preset.name));
     return button;
   }));
+}
+
+async function applyExpression(name) {
+  try {
+    // The server blends it by the same rule as the live expression layer, fully faded in.
+    const answer = await api("/api/expression", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name, pose: currentPose() }),
+    });
+    setValues(answer.pose);
+    say("");
+  } catch (err) {
+    say(err.message, true);
+  }
 }
 
 async function start() {
