@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("--character", metavar="IMG", default=None,
                         help="the character to start with: a 512x512 PNG/WebP with a transparent background "
-                             "(default: the first fetched sample character)")
+                             "(default: the sample character crypko_00.png from `vtube-plugin models fetch`)")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
     parser.add_argument("--save-dir", metavar="DIR", default=".",
                         help="folder 'save PNG' writes to (default: the current folder)")
