@@ -28,7 +28,7 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _free_display() -> int:
+def free_display() -> int:
     for n in range(90, 400):
         if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
             return n
@@ -43,7 +43,7 @@ class HeadlessObs:
         self.password = password
         self.port = port or free_port()
         self.home = root / "home"
-        self.display = _free_display()
+        self.display = free_display()
         self.xvfb: subprocess.Popen | None = None
         self.obs: subprocess.Popen | None = None
         self._seed()
