@@ -35,6 +35,19 @@ def free_display() -> int:
     raise RuntimeError("no free X display number between :90 and :399")
 
 
+def start_xvfb(display: int) -> subprocess.Popen:
+    """Xvfb on :display, returned once its socket exists."""
+    xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{display}").exists():
+        if xvfb.poll() is not None or time.monotonic() > deadline:
+            xvfb.kill()
+            raise RuntimeError(f"Xvfb :{display} did not start")
+        time.sleep(0.05)
+    return xvfb
+
+
 class HeadlessObs:
     """`start()`, `stop()` (clean: saves the scene collection), `kill()` (SIGKILL, as a crash), `close()`."""
 
@@ -85,14 +98,7 @@ class HeadlessObs:
         if port_open(self.port):
             raise RuntimeError(f"port {self.port} is already taken: refusing to start OBS on it")
         if self.xvfb is None or self.xvfb.poll() is not None:
-            self.xvfb = subprocess.Popen(
-                ["Xvfb", f":{self.display}", "-screen", "0", "1280x720x24", "-nolisten", "tcp"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 10
-            while not Path(f"/tmp/.X11-unix/X{self.display}").exists():
-                if self.xvfb.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("Xvfb did not start")
-                time.sleep(0.05)
+            self.xvfb = start_xvfb(self.display)
         env = dict(os.environ, HOME=str(self.home), DISPLAY=f":{self.display}", LIBGL_ALWAYS_SOFTWARE="1",
                    XDG_RUNTIME_DIR=str(self.root / "runtime"), QT_QPA_PLATFORM="xcb")
         self.log = open(self.root / "obs-output.log", "ab")

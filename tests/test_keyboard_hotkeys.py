@@ -9,12 +9,11 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-from headless_obs import free_display
+from headless_obs import free_display, start_xvfb
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("pynput") is None or shutil.which("Xvfb") is None,
@@ -58,13 +57,8 @@ CHILD = textwrap.dedent("""
 
 def test_a_key_chord_toggles_and_a_held_chord_holds(tmp_path: Path):
     display = free_display()
-    xvfb = subprocess.Popen(["Xvfb", f":{display}", "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    xvfb = start_xvfb(display)
     try:
-        deadline = time.monotonic() + 10
-        while not Path(f"/tmp/.X11-unix/X{display}").exists():
-            assert xvfb.poll() is None and time.monotonic() < deadline, "Xvfb did not start"
-            time.sleep(0.05)
         env = dict(os.environ, DISPLAY=f":{display}")
         result = subprocess.run([sys.executable, "-c", CHILD], env=env, cwd=Path(__file__).parent.parent,
                                 capture_output=True, text=True, timeout=60)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -17,11 +16,7 @@ import numpy as np
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, GROUPS, NAMES, PARAMETERS, THA3_SIZE
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from vtube_plugin.toml_file import read_toml
 
 MODES = ("toggle", "hold", "one-shot")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -116,17 +111,7 @@ def shipped_presets_path() -> Path:
 def load_presets(path: str | Path | None = None) -> dict[str, Expression]:
     """Read and check a presets file; the dict keeps the file's order."""
     path = Path(path) if path is not None else default_presets_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"expression presets file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read expression presets file {path}: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"expression presets file {path} is not valid TOML: {exc}") from None
-    return parse_presets(data, where=str(path))
+    return parse_presets(read_toml(path, "expression presets file"), where=str(path))
 
 
 def parse_presets(data: Mapping[str, Any], where: str = "expression presets") -> dict[str, Expression]:

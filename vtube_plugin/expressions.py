@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.expression_presets import (  # noqa: F401  (re-exported: one import for users of the layer)
+from vtube_plugin.expression_presets import (  # re-exported: one import for users of the layer
     MODES,
     Expression,
     ObsActions,
@@ -24,6 +24,9 @@ from vtube_plugin.expression_presets import (  # noqa: F401  (re-exported: one i
     shipped_presets_path,
 )
 from vtube_plugin.pose import PARAMETERS, Pose
+
+__all__ = ["MODES", "Expression", "ExpressionLayer", "ObsActions", "default_presets_path", "load_presets",
+           "parse_presets", "shipped_presets_path", "smoothstep"]
 
 Listener = Callable[[str, bool], None]  # (expression name, now on?) called on every on/off change
 

@@ -8,17 +8,12 @@ in a repr, a log line or an error message.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from vtube_plugin.errors import UserError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from vtube_plugin.toml_file import read_toml
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 4455  # obs-websocket 5's default (Tools > WebSocket Server Settings)
@@ -42,22 +37,11 @@ def config_path() -> Path:
     return Path(platformdirs.user_config_dir("vtube-plugin", appauthor=False)) / "obs.toml"
 
 
-def _read_config(path: Path) -> dict[str, object]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read OBS settings file {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"OBS settings file {path} is not valid TOML: {exc}") from None
-    if isinstance(data.get("obs"), dict):
-        data = data["obs"]
+def _check_config(data: dict[str, object], path: Path) -> None:
     unknown = set(data) - {"host", "port", "password"}
     if unknown:
         raise UserError(f"OBS settings file {path}: unknown setting(s) {', '.join(sorted(unknown))}; "
                         "use host, port and password")
-    return data
 
 
 def _port(value: object, where: str) -> int:
@@ -74,10 +58,11 @@ def resolve_settings(host: str | None = None, port: int | str | None = None, pas
                      config: str | Path | None = None, env: Mapping[str, str] | None = None) -> ObsSettings:
     """Merge the sources of settings. A `config` given explicitly must exist."""
     env = os.environ if env is None else env
-    if config is not None and not Path(config).is_file():
-        raise UserError(f"OBS settings file not found: {config}")
     path = Path(config) if config is not None else config_path()
-    file = _read_config(path)
+    file = read_toml(path, "OBS settings file", missing_ok=config is None)  # ours is optional, a named one not
+    if isinstance(file.get("obs"), dict):
+        file = file["obs"]
+    _check_config(file, path)
 
     def pick(option, env_name: str, key: str):
         if option is not None:
