@@ -68,28 +68,14 @@ class ExpressionLayer:
     # --- inputs (any thread) ------------------------------------------------------------------
     def trigger(self, name: str) -> None:
         """Switch on (a one-shot restarts its duration). Exclusive expressions switch other exclusive ones off."""
-        expr = self._expression(name)
-        with self._lock:
-            changes = []
-            if expr.exclusive:
-                for other, state in self._states.items():
-                    if other != name and state.on and self.presets[other].exclusive:
-                        changes += self._set(other, False)
-            changes += self._set(name, True)
-        self._notify(changes)
+        self._switch(name, lambda on: True)
 
     def release(self, name: str) -> None:
         """Switch off: it fades out from whatever weight it has now."""
-        self._expression(name)
-        with self._lock:
-            changes = self._set(name, False)
-        self._notify(changes)
+        self._switch(name, lambda on: False)
 
     def toggle(self, name: str) -> None:
-        if self.is_active(name):
-            self.release(name)
-        else:
-            self.trigger(name)
+        self._switch(name, lambda on: not on)
 
     def press(self, name: str) -> None:
         """A key press with no key-up to follow (console line, OBS Show, Stream Deck button): one-shots
@@ -196,6 +182,19 @@ class ExpressionLayer:
         fade = expr.fade_in if state.on else expr.fade_out
         step = 1.0 if fade == 0.0 else max(0.0, now - state.t0) / fade
         return min(1.0, state.w0 + step) if state.on else max(0.0, state.w0 - step)
+
+    def _switch(self, name: str, decide: Callable[[bool], bool]) -> None:
+        """Decide and switch under one lock hold, so racing toggles from two threads never get lost."""
+        expr = self._expression(name)
+        with self._lock:
+            changes = self._expire(self._now)
+            on = decide(self._states[name].on)
+            if on and expr.exclusive:
+                for other, state in self._states.items():
+                    if other != name and state.on and self.presets[other].exclusive:
+                        changes += self._set(other, False)
+            changes += self._set(name, on)
+        self._notify(changes)
 
     def _set(self, name: str, on: bool) -> list[tuple[str, bool]]:
         state = self._states[name]

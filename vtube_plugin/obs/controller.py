@@ -49,6 +49,7 @@ class ObsController:
         self._item_ids: dict[str, int] = {}  # expression -> scene item id in our scene
         self._item_on: dict[str, bool] = {}
         self._scene_before: dict[str, str] = {}  # expression -> program scene to return to
+        self._actions_on: dict[str, bool] = {}  # expression -> its OBS actions are applied
         self._last_report: str | None = None
         self.changed = threading.Condition()  # notified on every state change (tests and status lines wait on it)
 
@@ -215,8 +216,12 @@ class ObsController:
         self._jobs.put(("layer", name, on))
 
     def _handle_layer(self, name: str, on: bool) -> None:
+        # Act on the layer's state now, not on the news: notices from two threads can arrive out of order.
+        on = self.layer.is_active(name)
         self._mirror(name, on)
-        self._run_actions(name, on)
+        if self._actions_on.get(name, False) != on:
+            self._actions_on[name] = on
+            self._run_actions(name, on)
 
     def _mirror(self, name: str, on: bool) -> None:
         """Keep the hotkey item's visibility equal to the expression, so OBS's next Show or Hide acts."""
@@ -282,5 +287,7 @@ class ObsController:
         active = set(self.layer.active())
         for name in self._item_ids:
             self._mirror(name, name in active)
+        self._actions_on = {}  # OBS may have restarted: apply again what should be on
         for name in active:
+            self._actions_on[name] = True
             self._run_actions(name, True)
