@@ -17,7 +17,7 @@ import numpy as np
 from vtube_plugin.bundled import profiles_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, GROUPS, NAMES, PARAMETERS, THA3_SIZE
-from vtube_plugin.toml_file import read_toml
+from vtube_plugin.user_files import read_toml
 
 MODES = ("toggle", "hold", "one-shot")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")

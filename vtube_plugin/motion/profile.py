@@ -4,7 +4,6 @@ of a bone's rotation reach a parameter's end. Profiles are TOML files in `profil
 
 from __future__ import annotations
 
-import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +16,8 @@ from vtube_plugin.motion.pose_track import PoseTrack
 from vtube_plugin.motion.track import bone_rotations, euler_degrees, frame_positions, morph_weights
 from vtube_plugin.motion.vmd import MMD_FPS, Motion
 from vtube_plugin.pose import BY_NAME, THA3_SIZE
+from vtube_plugin.user_files import read_toml
 
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 PROFILES_DIR = profiles_dir()
 _AXES = {"x": 0, "y": 1, "z": 2}
@@ -140,10 +135,4 @@ def load_profile(spec: str) -> MotionProfile:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))) or "none"
         raise UserError(f"motion profile not found: {spec} (give a .toml file or a name in {PROFILES_DIR}: {known})")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read motion profile {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"motion profile {path} is not valid TOML: {exc}") from None
-    return parse_profile(data, str(path))
+    return parse_profile(read_toml(path, "motion profile"), str(path))

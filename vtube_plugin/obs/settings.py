@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.toml_file import read_toml
+from vtube_plugin.user_files import read_toml
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 4455  # obs-websocket 5's default (Tools > WebSocket Server Settings)
