@@ -1,0 +1,123 @@
+"""The one place an RGBA character frame is put on a background and fitted to an output size.
+
+Used by every sink: the frame is scaled to fit (letterboxed, never cropped or stretched) and
+composited over a colour (chroma-key green by default) or an image that covers the output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from vtube_plugin.errors import UserError
+
+COLOURS = {
+    "green": (0, 255, 0),  # the usual chroma key
+    "blue": (0, 0, 255),
+    "magenta": (255, 0, 255),
+    "black": (0, 0, 0),
+    "white": (255, 255, 255),
+    "grey": (128, 128, 128),
+    "gray": (128, 128, 128),
+}
+_HELP = "a colour name (" + ", ".join(COLOURS) + "), #RRGGBB, R,G,B, or the path of an image file"
+
+
+@dataclass(frozen=True)
+class Background:
+    colour: tuple[int, int, int] = COLOURS["green"]
+    image: Path | None = None  # covers the output (scaled and centre-cropped) when given
+
+
+def parse_background(spec: str) -> Background:
+    """What a user types after --background."""
+    text = spec.strip()
+    if text.lower() in COLOURS:
+        return Background(colour=COLOURS[text.lower()])
+    if text.startswith("#") and len(text) == 7:
+        try:
+            return Background(colour=tuple(int(text[i : i + 2], 16) for i in (1, 3, 5)))  # type: ignore[arg-type]
+        except ValueError:
+            pass
+    parts = text.split(",")
+    if len(parts) == 3:
+        try:
+            rgb = tuple(int(p) for p in parts)
+        except ValueError:
+            rgb = ()
+        if len(rgb) == 3 and all(0 <= v <= 255 for v in rgb):
+            return Background(colour=rgb)  # type: ignore[arg-type]
+    path = Path(text).expanduser()
+    if path.is_file():
+        return Background(image=path)
+    raise UserError(f"background '{spec}' is not {_HELP}")
+
+
+def parse_size(spec: str) -> tuple[int, int]:
+    """'1280x720' -> (1280, 720)."""
+    w, sep, h = spec.lower().partition("x")
+    try:
+        size = (int(w), int(h))
+    except ValueError:
+        size = (0, 0)
+    if not sep or size[0] < 16 or size[1] < 16 or size[0] > 7680 or size[1] > 4320:
+        raise UserError(f"size '{spec}' is not WIDTHxHEIGHT between 16x16 and 7680x4320 (for example 1280x720)")
+    return size
+
+
+def _background_canvas(background: Background, size: tuple[int, int]) -> np.ndarray:
+    w, h = size
+    if background.image is None:
+        return np.broadcast_to(np.array(background.colour, dtype=np.float32), (h, w, 3)).copy()
+    try:
+        with Image.open(background.image) as im:
+            im = im.convert("RGB")
+            scale = max(w / im.width, h / im.height)  # cover the output, crop the overflow evenly
+            sw, sh = max(w, round(im.width * scale)), max(h, round(im.height * scale))
+            im = im.resize((sw, sh), Image.Resampling.LANCZOS)
+            left, top = (sw - w) // 2, (sh - h) // 2
+            return np.asarray(im.crop((left, top, left + w, top + h)), dtype=np.float32)
+    except OSError as exc:
+        raise UserError(f"cannot read the background image {background.image}: {exc}") from None
+
+
+class Compositor:
+    """`compositor(rgba)` -> uint8 RGB (height, width, 3): the frame letterboxed over the background."""
+
+    def __init__(self, size: tuple[int, int], background: Background = Background()):
+        self.size = size
+        self.background = background
+        self._canvas = _background_canvas(background, size)
+        self._frame_shape: tuple[int, ...] | None = None
+        self._box = (0, 0, 0, 0)
+
+    def _place(self, fh: int, fw: int) -> None:
+        w, h = self.size
+        scale = min(w / fw, h / fh)
+        bw, bh = max(1, round(fw * scale)), max(1, round(fh * scale))
+        x, y = (w - bw) // 2, (h - bh) // 2
+        self._box = (x, y, bw, bh)
+        self._frame_shape = (fh, fw)
+
+    def __call__(self, rgba: np.ndarray) -> np.ndarray:
+        if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
+            raise ValueError(f"expected a uint8 RGBA frame (height, width, 4), got {rgba.dtype} {rgba.shape}")
+        if self._frame_shape != rgba.shape[:2]:
+            self._place(*rgba.shape[:2])
+        x, y, bw, bh = self._box
+        if (bw, bh) != (rgba.shape[1], rgba.shape[0]):
+            # Resample premultiplied ("RGBa") so transparent pixels do not bleed dark fringes.
+            im = Image.fromarray(rgba, "RGBA").convert("RGBa").resize((bw, bh), Image.Resampling.BILINEAR)
+            premultiplied = np.asarray(im, dtype=np.float32)
+            colour, alpha = premultiplied[..., :3], premultiplied[..., 3:] / 255.0
+        else:
+            alpha = rgba[..., 3:].astype(np.float32) / 255.0
+            colour = rgba[..., :3].astype(np.float32) * alpha
+        out = self._canvas.copy()
+        region = out[y : y + bh, x : x + bw]
+        region *= 1.0 - alpha
+        region += colour
+        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
