@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from vtube_plugin.live.console import ConsoleCommands
     from vtube_plugin.live.loop import LiveLoop
     from vtube_plugin.mapper import Mapper
-    from vtube_plugin.sinks.choose import make_sink
+    from vtube_plugin.sinks.choose import make_sink, parse_output
     from vtube_plugin.sinks.compose import parse_background, parse_size
 
     # Everything the user typed is checked before the slow renderer load.
@@ -65,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     background = parse_background(args.background)
     size = parse_size(args.size) if args.size else None
     outputs = args.output or ["virtualcam"]
+    for spec in outputs:
+        parse_output(spec)
     character_path = args.character
     if character_path is None:
         from vtube_plugin.models.store import sample_character
