@@ -23,7 +23,7 @@ def vtube(capsys, *argv):
 @pytest.mark.parametrize("argv, message", [
     (["--source", "none", "--profile", "arkt"], "no profile named 'arkt'. Did you mean arkit"),
     (["--source", "none", "--output", "screen"], "--output 'screen' is not one of"),
-    (["--source", "none", "--output", "file:out.avi"], "must end in .mp4 or .webm"),
+    (["--source", "none", "--output", "file:out.avi"], "--output file:out.avi: the file must end in .mp4 or .webm"),
     (["--source", "none", "--background", "chartreuse"], "background 'chartreuse' is not"),
     (["--source", "none", "--size", "wide"], "size 'wide' is not WIDTHxHEIGHT"),
     (["--source", "none", "--fps", "0"], "--fps must be between 0 and 240"),
