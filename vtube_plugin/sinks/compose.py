@@ -90,9 +90,10 @@ class Compositor:
     def __init__(self, size: tuple[int, int], background: Background = Background()):
         self.size = size
         self.background = background
-        self._canvas = _background_canvas(background, size)
+        self._canvas = np.clip(_background_canvas(background, size) + 0.5, 0, 255).astype(np.uint8)
         self._frame_shape: tuple[int, ...] | None = None
         self._box = (0, 0, 0, 0)
+        self._under: Image.Image | None = None  # the background behind the frame, as opaque RGBA
 
     def _place(self, fh: int, fw: int) -> None:
         w, h = self.size
@@ -101,6 +102,7 @@ class Compositor:
         x, y = (w - bw) // 2, (h - bh) // 2
         self._box = (x, y, bw, bh)
         self._frame_shape = (fh, fw)
+        self._under = Image.fromarray(self._canvas[y : y + bh, x : x + bw].copy(), "RGB").convert("RGBA")
 
     def __call__(self, rgba: np.ndarray) -> np.ndarray:
         if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
@@ -108,16 +110,14 @@ class Compositor:
         if self._frame_shape != rgba.shape[:2]:
             self._place(*rgba.shape[:2])
         x, y, bw, bh = self._box
-        if (bw, bh) != (rgba.shape[1], rgba.shape[0]):
-            # Resample premultiplied ("RGBa") so transparent pixels do not bleed dark fringes.
-            im = Image.fromarray(rgba, "RGBA").convert("RGBa").resize((bw, bh), Image.Resampling.BILINEAR)
-            premultiplied = np.asarray(im, dtype=np.float32)
-            colour, alpha = premultiplied[..., :3], premultiplied[..., 3:] / 255.0
-        else:
-            alpha = rgba[..., 3:].astype(np.float32) / 255.0
-            colour = rgba[..., :3].astype(np.float32) * alpha
+        frame = Image.fromarray(np.ascontiguousarray(rgba), "RGBA")
+        if frame.size != (bw, bh):
+            # Resample premultiplied ("RGBa") so the colour of invisible pixels cannot bleed into the edges.
+            frame = frame.convert("RGBa").resize((bw, bh), Image.Resampling.BILINEAR).convert("RGBA")
+        # Pillow composites in C: about ten times faster than the same arithmetic in numpy floats.
+        composited = np.asarray(Image.alpha_composite(self._under, frame).convert("RGB"))  # type: ignore[arg-type]
+        if (bw, bh) == self.size:
+            return composited
         out = self._canvas.copy()
-        region = out[y : y + bh, x : x + bw]
-        region *= 1.0 - alpha
-        region += colour
-        return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        out[y : y + bh, x : x + bw] = composited
+        return out
