@@ -1,6 +1,6 @@
 """Where the user's own settings live: calibrations and their own profiles.
 
-The platform's user config folder (e.g. ~/.config/vtube-plugin, %APPDATA%\\vtube-plugin), or $VTUBE_PLUGIN_CONFIG.
+The platform's user config folder (e.g. ~/.config/vtube-plugin, %LOCALAPPDATA%\\vtube-plugin), or $VTUBE_PLUGIN_CONFIG.
 """
 
 from __future__ import annotations
