@@ -1,0 +1,78 @@
+"""Conv building blocks shared by THA2 (plain convs) and THA3 (depthwise-separable convs).
+
+Every block is conv -> InstanceNorm2d(affine) -> activation, laid out as `nn.Sequential`s so that the
+official checkpoints' state_dict keys (`.0.weight`, `.1.weight`, ...) load strictly.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+
+def activation(kind: str) -> nn.Module:
+    """'relu' (THA2, THA3's face stages) or 'leaky_relu' (slope 0.1: THA3's rotator and editor)."""
+    if kind == "relu":
+        return nn.ReLU(inplace=True)
+    if kind == "leaky_relu":
+        return nn.LeakyReLU(0.1, inplace=True)
+    raise ValueError(f"unknown activation {kind!r}")
+
+
+def _convs(in_ch: int, out_ch: int, kernel: int, stride: int, padding: int, separable: bool,
+           transpose: bool = False, bias: bool = False) -> list[nn.Module]:
+    """A plain conv, or a depthwise conv followed by a pointwise 1x1 conv (two modules)."""
+    conv_type = nn.ConvTranspose2d if transpose else nn.Conv2d
+    if not separable:
+        return [conv_type(in_ch, out_ch, kernel, stride, padding, bias=bias)]
+    return [conv_type(in_ch, in_ch, kernel, stride, padding, groups=in_ch, bias=False),
+            nn.Conv2d(in_ch, out_ch, 1, bias=bias)]
+
+
+def conv(in_ch: int, out_ch: int, kernel: int = 3, *, separable: bool = False, bias: bool = False) -> nn.Module:
+    """A same-size k x k convolution (a Sequential of two when separable)."""
+    layers = _convs(in_ch, out_ch, kernel, 1, kernel // 2, separable, bias=bias)
+    return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
+
+
+def conv_block(in_ch: int, out_ch: int, kernel: int = 3, *, separable: bool, act: str) -> nn.Sequential:
+    return nn.Sequential(*_convs(in_ch, out_ch, kernel, 1, kernel // 2, separable),
+                         nn.InstanceNorm2d(out_ch, affine=True), activation(act))
+
+
+def downsample_block(in_ch: int, out_ch: int, *, separable: bool, act: str) -> nn.Sequential:
+    """Halves the size: a 4x4 stride-2 conv."""
+    return nn.Sequential(*_convs(in_ch, out_ch, 4, 2, 1, separable),
+                         nn.InstanceNorm2d(out_ch, affine=True), activation(act))
+
+
+def upsample_block(in_ch: int, out_ch: int, *, separable: bool, act: str) -> nn.Sequential:
+    """Doubles the size: a 4x4 stride-2 transposed conv."""
+    return nn.Sequential(*_convs(in_ch, out_ch, 4, 2, 1, separable, transpose=True),
+                         nn.InstanceNorm2d(out_ch, affine=True), activation(act))
+
+
+class ResidualBlock(nn.Module):
+    """x + (conv, norm, act, conv, norm)(x)."""
+
+    def __init__(self, channels: int, *, separable: bool, act: str):
+        super().__init__()
+        self.resnet_path = nn.Sequential(
+            conv(channels, channels, separable=separable), nn.InstanceNorm2d(channels, affine=True), activation(act),
+            conv(channels, channels, separable=separable), nn.InstanceNorm2d(channels, affine=True))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.resnet_path(x)
+
+
+# Output heads read the last feature map with a plain 3x3 conv, in THA2 and THA3 alike.
+def alpha_head(in_ch: int, out_ch: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=True), nn.Sigmoid())
+
+
+def color_head(in_ch: int, out_ch: int = 4) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=True), nn.Tanh())
+
+
+def grid_head(in_ch: int) -> nn.Conv2d:
+    """Two channels of pixel offsets for `image_ops.warp`."""
+    return nn.Conv2d(in_ch, 2, 3, padding=1, bias=False)

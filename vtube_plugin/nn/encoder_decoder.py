@@ -1,0 +1,126 @@
+"""The encoder-decoder bodies every stage is built on; each returns its last (full-size) feature map.
+
+- PoseEncoderDecoder: conv down to a bottleneck, the pose tiled in there, transposed convs back up
+  (THA2's five stages' bodies where the pose joins at the bottleneck; THA3's eyebrow and face stages).
+- ResizeEncoderDecoder: 7x7 conv in, resize-conv (nearest upsample + conv) back up (THA3's rotator).
+- ResizeUNet: the same with skip connections at every size (THA3's editor).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from vtube_plugin.nn.blocks import ResidualBlock, conv_block, downsample_block, upsample_block
+
+
+def _channels(start: int, image_size: int, size: int, max_ch: int) -> int:
+    return min(start * (image_size // size), max_ch)
+
+
+def tile_pose(pose: Tensor, size: int) -> Tensor:
+    """(n, c) -> (n, c, size, size): the pose as constant image channels."""
+    n, c = pose.shape
+    return pose.view(n, c, 1, 1).expand(n, c, size, size)
+
+
+class PoseEncoderDecoder(nn.Module):
+    def __init__(self, *, image_size: int, in_ch: int, start_ch: int, bottleneck_size: int,
+                 num_bottleneck_blocks: int, max_ch: int, num_pose: int, separable: bool, act: str = "relu"):
+        super().__init__()
+        self.bottleneck_size = bottleneck_size
+        self.num_pose = num_pose
+        self.downsample_blocks = nn.ModuleList([conv_block(in_ch, start_ch, separable=separable, act=act)])
+        size, ch = image_size, start_ch
+        while size > bottleneck_size:
+            size //= 2
+            next_ch = _channels(start_ch, image_size, size, max_ch)
+            self.downsample_blocks.append(downsample_block(ch, next_ch, separable=separable, act=act))
+            ch = next_ch
+        self.bottleneck_blocks = nn.ModuleList([conv_block(ch + num_pose, ch, separable=separable, act=act)])
+        for _ in range(1, num_bottleneck_blocks):
+            self.bottleneck_blocks.append(ResidualBlock(ch, separable=separable, act=act))
+        self.upsample_blocks = nn.ModuleList()
+        while size < image_size:
+            size *= 2
+            next_ch = _channels(start_ch, image_size, size, max_ch)
+            self.upsample_blocks.append(upsample_block(ch, next_ch, separable=separable, act=act))
+            ch = next_ch
+
+    def forward(self, image: Tensor, pose: Tensor | None = None) -> Tensor:
+        x = image
+        for block in self.downsample_blocks:
+            x = block(x)
+        if self.num_pose:
+            x = torch.cat([x, tile_pose(pose, self.bottleneck_size)], dim=1)
+        for block in self.bottleneck_blocks:
+            x = block(x)
+        for block in self.upsample_blocks:
+            x = block(x)
+        return x
+
+
+class ResizeEncoderDecoder(nn.Module):
+    def __init__(self, *, image_size: int, in_ch: int, start_ch: int, bottleneck_size: int,
+                 num_bottleneck_blocks: int, max_ch: int, separable: bool, act: str):
+        super().__init__()
+        self.downsample_blocks = nn.ModuleList([conv_block(in_ch, start_ch, 7, separable=separable, act=act)])
+        size, ch = image_size, start_ch
+        while size > bottleneck_size:
+            size //= 2
+            next_ch = _channels(start_ch, image_size, size, max_ch)
+            self.downsample_blocks.append(downsample_block(ch, next_ch, separable=separable, act=act))
+            ch = next_ch
+        self.bottleneck_blocks = nn.ModuleList(
+            [ResidualBlock(ch, separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
+        self.upsample_blocks = nn.ModuleList()
+        while size < image_size:
+            size *= 2
+            next_ch = _channels(start_ch, image_size, size, max_ch)
+            self.upsample_blocks.append(nn.Sequential(
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                conv_block(ch, next_ch, separable=separable, act=act)))
+            ch = next_ch
+
+    def forward(self, x: Tensor) -> Tensor:
+        for block in self.downsample_blocks:
+            x = block(x)
+        for block in self.bottleneck_blocks:
+            x = block(x)
+        for block in self.upsample_blocks:
+            x = block(x)
+        return x
+
+
+class ResizeUNet(nn.Module):
+    def __init__(self, *, image_size: int, in_ch: int, start_ch: int, bottleneck_size: int,
+                 num_bottleneck_blocks: int, max_ch: int, separable: bool, act: str):
+        super().__init__()
+        self.downsample_blocks = nn.ModuleList([conv_block(in_ch, start_ch, separable=separable, act=act)])
+        size, ch = image_size, start_ch
+        skip_channels = [ch]
+        while size > bottleneck_size:
+            size //= 2
+            next_ch = min(max_ch, ch * 2)
+            self.downsample_blocks.append(downsample_block(ch, next_ch, separable=separable, act=act))
+            ch = next_ch
+            skip_channels.append(ch)
+        self.bottleneck_blocks = nn.ModuleList(
+            [ResidualBlock(ch, separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
+        self.upsample_blocks = nn.ModuleList()
+        for skip_ch in reversed(skip_channels[:-1]):
+            self.upsample_blocks.append(conv_block(ch + skip_ch, skip_ch, separable=separable, act=act))
+            ch = skip_ch
+
+    def forward(self, x: Tensor) -> Tensor:
+        skips = []
+        for block in self.downsample_blocks:
+            x = block(x)
+            skips.append(x)
+        for block in self.bottleneck_blocks:
+            x = block(x)
+        for i, block in enumerate(self.upsample_blocks):
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+            x = block(torch.cat([x, skips[-i - 2]], dim=1))
+        return x

@@ -1,0 +1,26 @@
+"""Stage 3: eyes, irises and mouth on the 192x192 face crop (a warp for irises and mouth, two colour changes)."""
+
+from torch import Tensor, nn
+
+from vtube_plugin.nn.blocks import alpha_head, color_head, grid_head
+from vtube_plugin.nn.encoder_decoder import PoseEncoderDecoder
+from vtube_plugin.nn.image_ops import partial_change, warp
+
+
+class FaceMorpher(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = PoseEncoderDecoder(image_size=192, in_ch=4, start_ch=64, bottleneck_size=24,
+                                       num_bottleneck_blocks=6, max_ch=512, num_pose=27, separable=True)
+        self.iris_mouth_grid_change = grid_head(64)
+        self.iris_mouth_color_change = color_head(64)
+        self.iris_mouth_alpha = alpha_head(64)
+        self.eye_color_change = color_head(64)
+        self.eye_alpha = alpha_head(64)
+
+    def forward(self, crop: Tensor, pose: Tensor) -> Tensor:
+        """-> the morphed 192x192 crop."""
+        feature = self.body(crop, pose)
+        image = warp(crop, self.iris_mouth_grid_change(feature))
+        image = partial_change(image, self.iris_mouth_color_change(feature), self.iris_mouth_alpha(feature))
+        return partial_change(image, self.eye_color_change(feature), self.eye_alpha(feature))
