@@ -24,7 +24,7 @@ def vtube(capsys, *argv):
     (["--source", "none", "--profile", "arkt"], "no profile named 'arkt'. Did you mean arkit"),
     (["--source", "none", "--output", "screen"], "--output 'screen' is not one of"),
     (["--source", "none", "--output", "file:out.avi"], "--output file:out.avi: the file must end in .mp4 or .webm"),
-    (["--source", "none", "--background", "chartreuse"], "background 'chartreuse' is not"),
+    (["--source", "none", "--background", "chromakey"], "background 'chromakey' is not"),
     (["--source", "none", "--size", "wide"], "size 'wide' is not WIDTHxHEIGHT"),
     (["--source", "none", "--fps", "0"], "--fps must be between 0 and 240"),
     (["--source", "none", "--max-frames", "0"], "--max-frames must be at least 1"),

@@ -1,4 +1,4 @@
-"""The live loop with a scripted in-test source (the agreed source surface: context manager, latest(), stats,
+"""The live loop with a scripted in-test source (the sources' surface: context manager, latest(), stats,
 name) and a stand-in renderer with the Renderer interface (size, render(pose) -> RGBA), on a test clock so
 nothing waits in real time. The end-to-end run with the real renderer and a real source is in test_run_command.py.
 """
@@ -14,7 +14,8 @@ from vtube_plugin.live.loop import LiveLoop
 from vtube_plugin.mapper import Mapper
 from vtube_plugin.pose import NAMES, Pose
 from vtube_plugin.profile import load_profile
-from vtube_plugin.sources.choose import NoSource
+from vtube_plugin.live.no_source import NoSource
+from vtube_plugin.sources.base import SourceStats
 from vtube_plugin.sources.frame import FaceFrame
 
 FPS = 30
@@ -40,7 +41,7 @@ class ScriptedSource:
 
     def __init__(self, clock, script, head=None):
         self.clock, self.script, self.head = clock, script, head
-        self.stats = {"received": 0, "dropped": 0}
+        self.stats = SourceStats()
         self.started = self.stopped = False
         self._latest = None
 
@@ -54,7 +55,8 @@ class ScriptedSource:
     def latest(self):
         shapes = self.script(self.clock.now - 100.0)
         if shapes is not None:
-            self.stats["received"] += 1
+            self.stats.count_packet()
+            self.stats.count_frame()
             self._latest = FaceFrame(dict(shapes), head=self.head, timestamp=self.clock.now, source="scripted")
         return self._latest
 

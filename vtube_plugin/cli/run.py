@@ -28,9 +28,9 @@ def add_parser(subparsers) -> None:
     out.add_argument("--size", metavar="WxH", default=None,
                      help="output size; the square frame is letterboxed into it (default: the renderer's, 512x512)")
     out.add_argument("--fps", type=float, default=30.0, help="output frame rate (default: 30)")
-    out.add_argument("--background", default="green",
-                     help="what shows through transparent pixels: green (chroma key, default), blue, magenta, "
-                          "black, white, #RRGGBB, R,G,B or an image file")
+    out.add_argument("--background", default="#00ff00",
+                     help="what shows through transparent pixels: a colour (#00ff00 chroma-key green by default; "
+                          "r,g,b; or a name: lime, blue, magenta, black...) or an image file")
     out.add_argument("--pixel-format", choices=["rgb", "bgr"], default="rgb",
                      help="virtual camera pixel format (default: rgb)")
     out.add_argument("--virtualcam-device", default=None,

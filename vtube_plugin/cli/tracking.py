@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from vtube_plugin.sources.choose import SOURCES, default_profile, make_source
+from vtube_plugin.errors import UserError
+from vtube_plugin.sources import SOURCES, source_class
+
+# --source name -> the bundled profile that fits the names it sends
+DEFAULT_PROFILES = {"webcam": "arkit", "vmc": "vrm", "ifacialmocap": "arkit", "none": "arkit"}
 
 WAITING_HINTS = {
     "vmc": "is the tracker app (VSeeFace, VMagicMirror, Waidayo...) sending VMC to this computer, port {port}?",
@@ -16,7 +20,7 @@ WAITING_HINTS = {
 
 def add_source_options(parser: argparse.ArgumentParser, default: str | None = "webcam") -> None:
     group = parser.add_argument_group("tracking")
-    group.add_argument("--source", choices=list(SOURCES), default=default, required=default is None,
+    group.add_argument("--source", choices=[*SOURCES, "none"], default=default, required=default is None,
                        help="where face tracking comes from" + (f" (default: {default})" if default else ""))
     group.add_argument("--profile", metavar="NAME|PATH", default=None,
                        help="how tracking drives the pose: a bundled profile (arkit, vrm), one of yours, or a .toml "
@@ -33,19 +37,25 @@ def add_source_options(parser: argparse.ArgumentParser, default: str | None = "w
 
 def source_from_args(args: argparse.Namespace):
     """The (not yet started) source the options name; only its own options are passed to it."""
+    if args.source == "none":
+        from vtube_plugin.live.no_source import NoSource
+
+        return NoSource()
     options = {
         "vmc": {"host": args.host, "port": args.port},
-        "ifacialmocap": {"phone_ip": args.phone_ip, "port": args.port},
-        "webcam": {"camera": args.camera, "landmarker": args.landmarker, "mirror": args.mirror},
-        "none": {},
+        "ifacialmocap": {"phone": args.phone_ip, "port": args.port},
+        "webcam": {"device": args.camera, "landmarker": args.landmarker, "mirror": args.mirror},
     }[args.source]
-    return make_source(args.source, **options)
+    try:  # options left unset keep the source's own defaults
+        return source_class(args.source)(**{k: v for k, v in options.items() if v is not None})
+    except ValueError as err:
+        raise UserError(f"{args.source}: {err}") from None
 
 
 def profile_from_args(args: argparse.Namespace):
     from vtube_plugin.profile import load_profile
 
-    return load_profile(args.profile or default_profile(args.source))
+    return load_profile(args.profile or DEFAULT_PROFILES[args.source])
 
 
 def waiting_hint(args: argparse.Namespace) -> str:

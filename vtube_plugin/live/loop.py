@@ -28,7 +28,7 @@ from vtube_plugin.sources.frame import FaceFrame
 
 class Source(Protocol):
     """What the loop needs of a tracking source (vtube_plugin/sources/*): a context manager that receives in its
-    own thread, `latest()` the newest FaceFrame or None, `stats` with received and dropped counts, and a `name`."""
+    own thread, `latest()` the newest FaceFrame or None, `stats` (a SourceStats: packets, dropped) and a `name`."""
 
     name: str
 
@@ -65,11 +65,6 @@ class LiveSummary:
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
-
-
-def _count(stats: object, key: str) -> int | None:
-    value = stats.get(key) if isinstance(stats, dict) else getattr(stats, key, None)
-    return int(value) if isinstance(value, (int, float)) else None
 
 
 class LiveLoop:
@@ -151,10 +146,9 @@ class LiveLoop:
             parts.append(f"tracking {age * 1000:4.0f} ms")
         else:
             parts.append(f"tracking lost ({age:.1f} s)")
-        stats = getattr(self.source, "stats", None)
-        received, dropped = _count(stats, "received"), _count(stats, "dropped")
-        if received is not None:
-            parts.append(f"{getattr(self.source, 'name', 'source')}: {received} received, {dropped or 0} dropped")
+        stats = getattr(self.source, "stats", None)  # sources.base.SourceStats
+        if stats is not None:
+            parts.append(f"{self.source.name}: {stats.packets} received, {stats.dropped} dropped")
         return " | ".join(parts)
 
     def run(self) -> LiveSummary:
