@@ -7,7 +7,7 @@ image's left (the character's own right); neck_z > 0 tilts the head toward the c
 
 import pytest
 
-from vtube_plugin.calibration import Calibration, NeutralCapture, load_calibration, save_calibration
+from vtube_plugin.calibration import NeutralCapture, load_calibration, save_calibration
 from vtube_plugin.mapper import Mapper
 from vtube_plugin.pose import NAMES
 from vtube_plugin.profile import load_profile

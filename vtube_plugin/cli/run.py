@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vtube_plugin.cli.common import add_renderer_options, renderer_from_args
+from vtube_plugin.cli.common import add_renderer_options, load_character_for, renderer_from_args
 from vtube_plugin.cli.tracking import add_source_options, profile_from_args, source_from_args
 from vtube_plugin.errors import UserError
 
@@ -67,16 +67,8 @@ def run(args: argparse.Namespace) -> int:
     outputs = args.output or ["virtualcam"]
     for spec in outputs:
         parse_output(spec)
-    character_path = args.character
-    if character_path is None:
-        from vtube_plugin.models.store import sample_character
-
-        character_path = sample_character()
-
-    from vtube_plugin.character import load_character
-
     renderer = renderer_from_args(args)
-    renderer.set_character(load_character(character_path, renderer.size))
+    renderer.set_character(load_character_for(args.character, renderer.size))
     size = size or (renderer.size, renderer.size)
     sinks = [make_sink(spec, size=size, fps=args.fps, background=background,
                        pixel_format=args.pixel_format.upper(), device=args.virtualcam_device) for spec in outputs]
