@@ -1,19 +1,11 @@
 """Profiles: the bundled ones load, names resolve, and every mistake in a file says file, table, key and fix."""
 
-import shutil
-import subprocess
-import sys
-import zipfile
-from pathlib import Path
-
 import pytest
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, GROUPS
-from vtube_plugin.profile import BUNDLED_DIR, bundled_profiles, find_profile, load_profile
-
-REPO = Path(__file__).resolve().parents[1]
-
+from vtube_plugin.bundled import profiles_dir
+from vtube_plugin.profile import bundled_profiles, find_profile, load_profile
 
 @pytest.fixture(autouse=True)
 def own_config(tmp_path, monkeypatch):
@@ -37,6 +29,7 @@ def error(tmp_path, text) -> str:
 
 def test_bundled_profiles_are_arkit_and_vrm():
     assert {"arkit", "vrm"} <= set(bundled_profiles())
+    assert "expressions" not in bundled_profiles()  # profiles/ also holds other kinds of files
 
 
 def test_the_arkit_profile_drives_every_tracked_group():
@@ -62,7 +55,7 @@ def test_a_name_finds_the_users_own_profile_before_a_bundled_one(tmp_path):
     own.write_text('name = "my arkit"\n[parameters.mouth_aaa]\ninputs = { jawOpen = 2.0 }\n', encoding="utf-8")
     assert find_profile("arkit") == own
     assert load_profile("arkit").name == "my arkit"
-    assert find_profile("vrm") == BUNDLED_DIR / "vrm.toml"
+    assert find_profile("vrm") == profiles_dir() / "vrm.toml"
 
 
 def test_a_path_loads_and_the_name_defaults_to_the_file_name(tmp_path):
@@ -170,17 +163,3 @@ def test_smoothing_groups_and_values_are_checked(tmp_path):
     assert "[smoothing.eyes]: unknown parameter group 'eyes'. Did you mean eye" in message
     assert "[smoothing.eye] beta: must not be negative, got -1" in error(tmp_path, "[smoothing]\neye = { beta = -1 }\n")
     assert "[smoothing.eye] min_cutoff: must be greater than 0, got 0" in error(tmp_path, "[smoothing]\neye = { min_cutoff = 0 }\n")
-
-
-def test_the_profiles_ship_in_the_wheel(tmp_path):
-    """`pip install .` must carry the bundled profiles (package data), not only a source checkout."""
-    src = tmp_path / "src"
-    shutil.copytree(REPO / "vtube_plugin", src / "vtube_plugin", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "pyproject.toml", src)
-    readme = REPO / "README.md"
-    (src / "README.md").write_text(readme.read_text(encoding="utf-8") if readme.exists() else "vtube-plugin\n", encoding="utf-8")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"), str(src)],
-                   check=True, capture_output=True)
-    (wheel,) = (tmp_path / "dist").glob("*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "vtube_plugin/profiles/arkit.toml" in names and "vtube_plugin/profiles/vrm.toml" in names

@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from vtube_plugin.bench.run import premultiplied_psnr as psnr
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import Pose
 from vtube_plugin.render import Renderer, load_poser
@@ -30,12 +31,7 @@ POSES = {
 
 def premultiplied_psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     """PSNR on RGBA in [0, 1] with RGB premultiplied, so colour hidden under transparency does not count."""
-    def prem(x):
-        x = (x.float() + 1) / 2
-        return torch.cat([x[:, :3] * x[:, 3:4], x[:, 3:4]], dim=1)
-
-    mse = torch.mean((prem(a) - prem(b)) ** 2).item()
-    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+    return psnr(a.float().cpu().numpy(), b.float().cpu().numpy())
 
 
 @pytest.fixture(scope="module")

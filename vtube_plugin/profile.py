@@ -1,6 +1,6 @@
 """Profiles: TOML files that say how a tracker's blendshapes and angles drive the 45 pose parameters.
 
-`load_profile("arkit")` reads a bundled profile (vtube_plugin/profiles/arkit.toml) or the user's own
+`load_profile("arkit")` reads a bundled profile (profiles/arkit.toml) or the user's own
 (<config dir>/profiles/NAME.toml, or any path); every mistake in the file is a UserError naming file, table and key.
 """
 
@@ -8,22 +8,17 @@ from __future__ import annotations
 
 import difflib
 import math
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from vtube_plugin.bundled import profiles_dir
 from vtube_plugin.config_dir import config_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, GROUPS, NAMES
 from vtube_plugin.smoothing import OneEuroSettings
+from vtube_plugin.toml_file import read_toml
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-BUNDLED_DIR = Path(__file__).with_name("profiles")
 CURVES = ("linear", "smoothstep", "pow")
 COMBINES = ("sum", "max")
 ANGLES = ("pitch", "yaw", "roll")
@@ -103,7 +98,8 @@ class Profile:
 
 # --- finding ---------------------------------------------------------------------------------------
 def bundled_profiles() -> list[str]:
-    return sorted(p.stem for p in BUNDLED_DIR.glob("*.toml"))
+    """The tracking profiles among the bundled ones (profiles/ also holds expression and motion files)."""
+    return sorted(p.stem for p in profiles_dir().glob("*.toml") if "parameters" in read_toml(p, "profile"))
 
 
 def user_profiles_dir() -> Path:
@@ -118,7 +114,7 @@ def find_profile(spec: str | Path) -> Path:
         if not as_path.is_file():
             raise UserError(f"profile file not found: {as_path}")
         return as_path
-    for folder in (user_profiles_dir(), BUNDLED_DIR):
+    for folder in (user_profiles_dir(), profiles_dir()):
         candidate = folder / f"{text}.toml"
         if candidate.is_file():
             return candidate
@@ -133,13 +129,7 @@ def find_profile(spec: str | Path) -> Path:
 
 def load_profile(spec: str | Path) -> Profile:
     path = find_profile(spec)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read profile {path}: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UserError(f"profile {path} is not valid TOML: {exc}") from None
-    return _Reader(path).profile(data)
+    return _Reader(path).profile(read_toml(path, "profile"))
 
 
 # --- validation ------------------------------------------------------------------------------------

@@ -45,6 +45,8 @@ def head_only_sequence(frames: int) -> list[np.ndarray]:
 
 
 def premultiplied_psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR of two network-space RGBA arrays, compared in [0, 1] with RGB premultiplied by alpha
+    (colour hidden under transparent pixels does not count)."""
     def prem(x):
         x = (x.astype(np.float64) + 1) / 2
         return np.concatenate([x[:, :3] * x[:, 3:4], x[:, 3:4]], axis=1)
