@@ -23,18 +23,24 @@ def parse_colour(text: str) -> Colour:
         spec = f"#{spec}"
     try:
         red, green, blue, *_ = ImageColor.getrgb(spec)
+        if not all(0 <= v <= 255 for v in (red, green, blue)):  # Pillow lets rgb(300,0,0) through
+            raise ValueError(spec)
     except ValueError:
         raise UserError(f"{text!r} is not a colour: use #rrggbb (e.g. #00b140), r,g,b (e.g. 0,177,64) or a name "
                         "such as green, white or black.") from None
     return red, green, blue
 
 
-def over_background(frame: np.ndarray, colour: Colour = DEFAULT_BACKGROUND) -> np.ndarray:
-    """An (H, W, 3) uint8 image: RGBA `frame` (straight alpha) composited over `colour`; RGB passes through."""
+def over_background(frame: np.ndarray, colour: Colour | np.ndarray = DEFAULT_BACKGROUND) -> np.ndarray:
+    """An (H, W, 3) uint8 image: RGBA `frame` (straight alpha) composited over `colour` (or over an (H, W, 3)
+    uint8 picture of the same size); RGB passes through."""
     if frame.ndim != 3 or frame.shape[2] not in (3, 4) or frame.dtype != np.uint8:
         raise ValueError(f"expected a uint8 (height, width, 3 or 4) frame, got {frame.dtype} {frame.shape}")
     if frame.shape[2] == 3:
         return frame
-    alpha = frame[..., 3:4].astype(np.uint32)
-    mixed = frame[..., :3] * alpha + np.asarray(colour, np.uint32) * (255 - alpha)
-    return ((mixed + 127) // 255).astype(np.uint8)
+    # uint16 is enough (255 * 255 + 127 < 65536) and twice as fast as wider integers on a live frame.
+    alpha = frame[..., 3:4].astype(np.uint16)
+    mixed = frame[..., :3] * alpha + np.asarray(colour, np.uint16) * (255 - alpha)
+    mixed += 127
+    mixed //= 255
+    return mixed.astype(np.uint8)
