@@ -99,9 +99,10 @@ class KeyboardInput:
         self._listener.stop()
 
 
-def start_key_input(layer: ExpressionLayer, mode: str = "auto", out: TextIO | None = None):
+def start_key_input(layer: ExpressionLayer, mode: str = "auto", out: TextIO | None = None, console: bool = True):
     """`keyboard`, `console`, `auto` (keyboard if pynput works here, else console when stdin is a terminal)
-    or `off`. Returns the started input (with close()) or None."""
+    or `off`. Returns the started input (with close()) or None. `console=False`: the caller reads the
+    terminal itself (the run loop) and passes expression lines on, so no second reader starts here."""
     from vtube_plugin.control import ConsoleInput
 
     out = out if out is not None else sys.stderr
@@ -121,6 +122,6 @@ def start_key_input(layer: ExpressionLayer, mode: str = "auto", out: TextIO | No
             return keys
     if mode == "keyboard":
         return None
-    if mode == "console" or sys.stdin.isatty():
+    if console and (mode == "console" or sys.stdin.isatty()):
         return ConsoleInput(layer, out=out).start()
     return None

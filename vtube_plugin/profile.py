@@ -17,7 +17,7 @@ from vtube_plugin.config_dir import config_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, GROUPS, NAMES
 from vtube_plugin.smoothing import OneEuroSettings
-from vtube_plugin.toml_file import read_toml
+from vtube_plugin.user_files import read_toml
 
 CURVES = ("linear", "smoothstep", "pow")
 COMBINES = ("sum", "max")

@@ -50,8 +50,9 @@ def obs_settings_from_args(args: argparse.Namespace):
                             config=args.obs_config)
 
 
-def expression_layer_from_args(args: argparse.Namespace):
-    """The ExpressionLayer with its inputs started (control channel, keys, OBS); `close()` stops them."""
+def expression_layer_from_args(args: argparse.Namespace, console: bool = True):
+    """The ExpressionLayer with its inputs started (control channel, keys, OBS); `close()` stops them.
+    `console=False` when the caller already reads the terminal (see hotkeys.start_key_input)."""
     from vtube_plugin.control import ControlServer
     from vtube_plugin.expressions import ExpressionLayer, load_presets
     from vtube_plugin.hotkeys import start_key_input
@@ -60,7 +61,7 @@ def expression_layer_from_args(args: argparse.Namespace):
     try:
         if args.control_port:
             layer.attach(ControlServer(layer, args.control_port).start())
-        keys = start_key_input(layer, args.keys)
+        keys = start_key_input(layer, args.keys, console=console)
         if keys is not None:
             layer.attach(keys)
         if args.obs:

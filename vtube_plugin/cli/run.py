@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from vtube_plugin.cli.common import add_renderer_options, load_character_for, renderer_from_args
+from vtube_plugin.cli.expression_options import add_expression_options, expression_layer_from_args
 from vtube_plugin.cli.tracking import add_source_options, profile_from_args, source_from_args
 from vtube_plugin.errors import UserError
 
@@ -42,12 +43,14 @@ def add_parser(subparsers) -> None:
     live.add_argument("--lost-after", type=float, default=0.75,
                       help="seconds without tracking data before the pose eases back to neutral (default: 0.75)")
     live.add_argument("--no-calibration", action="store_true", help="ignore the stored neutral-face calibration")
+    add_expression_options(p)
     add_renderer_options(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from vtube_plugin.calibration import load_calibration, save_calibration
+    from vtube_plugin.control import execute
     from vtube_plugin.live.console import ConsoleCommands
     from vtube_plugin.live.loop import LiveLoop
     from vtube_plugin.mapper import Mapper
@@ -79,22 +82,31 @@ def run(args: argparse.Namespace) -> int:
     def saved(cal) -> str:
         return str(save_calibration(cal, args.source, profile.name))
 
-    loop = LiveLoop(
-        source=source_from_args(args),
-        mapper=mapper,
-        renderer=renderer,
-        sinks=sinks,
-        fps=args.fps,
-        lost_after=args.lost_after,
-        expressions=None,  # the expression layer (hotkey presets, idle life) plugs in here
-        record_poses=args.record_poses,
-        max_frames=args.max_frames,
-        on_calibrated=saved,
-        console=ConsoleCommands(),
-    )
-    print(f"profile {profile.name}" + (" (calibrated)" if calibration else " (not calibrated: type c + Enter)")
-          + f"; output {', '.join(outputs)} at {size[0]}x{size[1]}, {args.fps:g} fps", file=sys.stderr)
-    summary = loop.run()
+    # Expression presets over the tracking: OBS hotkeys, `vtube-plugin expression`, keys, or names typed here.
+    layer = expression_layer_from_args(args, console=False)
+
+    def typed(line: str) -> None:
+        print(execute(layer, line, default_action="press"), file=sys.stderr, flush=True)
+
+    try:
+        loop = LiveLoop(
+            source=source_from_args(args),
+            mapper=mapper,
+            renderer=renderer,
+            sinks=sinks,
+            fps=args.fps,
+            lost_after=args.lost_after,
+            expressions=layer,
+            record_poses=args.record_poses,
+            max_frames=args.max_frames,
+            on_calibrated=saved,
+            console=ConsoleCommands(other=typed),
+        )
+        print(f"profile {profile.name}" + (" (calibrated)" if calibration else " (not calibrated: type c + Enter)")
+              + f"; output {', '.join(outputs)} at {size[0]}x{size[1]}, {args.fps:g} fps", file=sys.stderr)
+        summary = loop.run()
+    finally:
+        layer.close()
     print(f"stopped ({summary.stopped_by}) after {summary.frames} frames, {summary.fps:.1f} fps on average",
           file=sys.stderr)
     return 0
