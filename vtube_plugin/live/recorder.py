@@ -27,6 +27,7 @@ class PoseRecorder:
     def write(self, time: float, pose: Pose, tracking: bool) -> None:
         values = {k: round(v, 5) for k, v in pose.to_dict().items()}
         self._file.write(json.dumps({"time": round(time, 4), "tracking": tracking, "pose": values}) + "\n")
+        self._file.flush()  # each frame's line is on disk at once, so the file can be followed while the stream runs
 
     def __exit__(self, *exc) -> None:
         if self._file is not None:
