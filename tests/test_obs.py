@@ -20,12 +20,10 @@ from vtube_plugin.expressions import ExpressionLayer, load_presets, smoothstep
 from vtube_plugin.pose import Pose
 
 from headless_obs import HeadlessObs
+from obs_fixture import PASSWORD, call, item_id, needs_obs, obs, set_item  # noqa: F401 - obs is a fixture
 
-obsws = pytest.importorskip("obsws_python")
-pytestmark = pytest.mark.skipif(not HeadlessObs.installed(),
-                                reason="OBS Studio is not installed (apt-get install -y obs-studio xvfb)")
+pytestmark = needs_obs
 
-PASSWORD = "pw-" + secrets.token_hex(8)
 TRACKED = Pose.from_dict({"mouth_aaa": 0.5, "head_y": 0.2})
 
 PRESETS = """
@@ -58,41 +56,10 @@ obs = { scene = "Angry cam", filters = [{ source = "Backdrop", filter = "Red" }]
 
 
 @pytest.fixture(scope="module")
-def obs(tmp_path_factory):
-    server = HeadlessObs(tmp_path_factory.mktemp("obs"), PASSWORD)
-    server.start()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="module")
 def presets_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("presets") / "expressions.toml"
     path.write_text(PRESETS)
     return path
-
-
-def requests(obs: HeadlessObs):
-    return obsws.ReqClient(host="127.0.0.1", port=obs.port, password=PASSWORD, timeout=5)
-
-
-def call(obs: HeadlessObs, request: str, data: dict | None = None) -> dict:
-    client = requests(obs)
-    try:
-        return client.send(request, data, raw=True) or {}
-    finally:
-        client.disconnect()
-
-
-def item_id(obs: HeadlessObs, expression: str) -> int:
-    return call(obs, "GetSceneItemId", {"sceneName": "vtube-plugin expressions",
-                                        "sourceName": f"expression: {expression}"})["sceneItemId"]
-
-
-def set_item(obs: HeadlessObs, expression: str, enabled: bool) -> None:
-    """What OBS does when the user presses the Show / Hide hotkey bound to the item."""
-    call(obs, "SetSceneItemEnabled", {"sceneName": "vtube-plugin expressions",
-                                      "sceneItemId": item_id(obs, expression), "sceneItemEnabled": enabled})
 
 
 def run_cli(argv: list[str], monkeypatch, capsys) -> tuple[int, str]:
