@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.nn.tha2.network import DEMO_URL, FILES, THA2
+from vtube_plugin.models.store import THA2_DEMO_URL as DEMO_URL, THA2_WEIGHT_FILES
+from vtube_plugin.nn.tha2.network import THA2
 from vtube_plugin.nn.tha3.eyebrow_decomposer import EyebrowDecomposer as THA3EyebrowDecomposer
 
 
@@ -19,7 +20,7 @@ def weights(tha2_weights_dir: Path, tmp_path: Path) -> Path:
     """A user's weights folder: the five good files (as links), ready to be spoiled one at a time."""
     folder = tmp_path / "tha2"
     folder.mkdir()
-    for name in FILES.values():
+    for name in THA2_WEIGHT_FILES:
         (folder / name).symlink_to(tha2_weights_dir / name)
     return folder
 

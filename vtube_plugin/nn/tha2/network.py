@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from vtube_plugin.models.store import THA2_WEIGHT_FILES, tha2_weights_help
 from vtube_plugin.nn.poser import Poser
 from vtube_plugin.nn.tha2.combiner import Combiner
 from vtube_plugin.nn.tha2.eyebrow_decomposer import EyebrowDecomposer
@@ -19,22 +20,8 @@ from vtube_plugin.pose import THA2_SIZE
 IMAGE_SIZE = 256
 POSE_SIZE = THA2_SIZE
 ROTATION_SLICE = slice(39, THA2_SIZE)  # head_x, head_y, neck_z
-FILES = {
-    "eyebrow_decomposer": "eyebrow_decomposer.pt",
-    "eyebrow_morphing_combiner": "eyebrow_morphing_combiner.pt",
-    "face_morpher": "face_morpher.pt",
-    "face_rotator": "two_algo_face_rotator.pt",
-    "combiner": "combiner.pt",
-}
-DEMO_URL = "https://github.com/pkhungurn/talking-head-anime-2-demo"
-HOW_TO_GET = (f"THA2's weights are not on any package index: download the five .pt files "
-              f"({', '.join(FILES.values())}) from the THA2 demo's README ({DEMO_URL}), "
-              f"put them in one folder and pass --model tha2 --weights DIR.")
-
-
-def tha2_weights_help() -> str:
-    """Where users get THA2's weights and how they point us at them (for the CLI and error messages)."""
-    return HOW_TO_GET
+FILES = dict(zip(["eyebrow_decomposer", "eyebrow_morphing_combiner", "face_morpher", "face_rotator", "combiner"],
+                 THA2_WEIGHT_FILES))  # stage attribute -> the official file name
 
 
 class THA2(Poser):
@@ -43,7 +30,7 @@ class THA2(Poser):
     eyebrow_box = (64, 64, 128)
     face_box = (32, 32, 192)
     files = FILES
-    how_to_get = HOW_TO_GET
+    how_to_get = tha2_weights_help()
 
     def __init__(self):
         super().__init__()
