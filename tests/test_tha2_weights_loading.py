@@ -4,7 +4,9 @@ says what was expected, and tells the user where the weights come from. Files ar
 from __future__ import annotations
 
 import pickle
+import shutil
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import torch
@@ -16,13 +18,14 @@ from vtube_plugin.nn.tha3.eyebrow_decomposer import EyebrowDecomposer as THA3Eye
 
 
 @pytest.fixture
-def weights(tha2_weights_dir: Path, tmp_path: Path) -> Path:
+def weights(tha2_weights_dir: Path, tmp_path: Path) -> Iterator[Path]:
     """A user's weights folder: the five good files (as links), ready to be spoiled one at a time."""
     folder = tmp_path / "tha2"
     folder.mkdir()
     for name in THA2_WEIGHT_FILES:
         (folder / name).symlink_to(tha2_weights_dir / name)
-    return folder
+    yield folder
+    shutil.rmtree(folder)  # spoilt copies are 100+ MB; pytest would keep them for three runs
 
 
 def replace(folder: Path, name: str) -> Path:
