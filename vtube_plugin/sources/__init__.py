@@ -1,1 +1,62 @@
-"""Tracking sources: each speaks one protocol and yields FaceFrames; none knows about poses."""
+"""Tracking sources: each speaks one protocol and yields FaceFrames; none knows about poses.
+
+`open_source("vmc:port=39540")` builds one from the text a user types: a source name, then optional
+`key=value` options separated by commas. Sources are imported only when chosen, so MediaPipe loads
+only for the webcam.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from vtube_plugin.errors import UserError
+
+if TYPE_CHECKING:
+    from vtube_plugin.sources.base import Source
+
+# name -> (module, class); the first line of each class's docstring is its help text.
+SOURCES = {
+    "vmc": ("vtube_plugin.sources.vmc", "VmcSource"),
+    "ifacialmocap": ("vtube_plugin.sources.ifacialmocap", "IFacialMocapSource"),
+    "webcam": ("vtube_plugin.sources.webcam", "WebcamSource"),
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _convert(source: str, key: str, text: str, kind: type) -> object:
+    if kind is bool:
+        if text.lower() in _TRUE | _FALSE:
+            return text.lower() in _TRUE
+        raise UserError(f"{source}: {key}={text} should be on or off")
+    try:
+        return kind(text)
+    except ValueError:
+        raise UserError(f"{source}: {key}={text} should be a {'whole number' if kind is int else 'number'}") from None
+
+
+def source_class(name: str) -> type[Source]:
+    if name not in SOURCES:
+        raise UserError(f"unknown source '{name}'. Choose one of: {', '.join(SOURCES)}.")
+    module, cls = SOURCES[name]
+    return getattr(importlib.import_module(module), cls)
+
+
+def open_source(spec: str) -> Source:
+    """A (not yet started) source from `name[:key=value,...]`, e.g. `webcam:device=1,mirror=on`."""
+    name, _, rest = spec.strip().partition(":")
+    cls = source_class(name.strip().lower())
+    options: dict[str, object] = {}
+    for item in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or key not in cls.OPTIONS:
+            known = ", ".join(f"{k}=" for k in cls.OPTIONS)
+            raise UserError(f"{name}: '{item}' is not an option of this source. Options: {known}")
+        options[key] = _convert(name, key, value.strip(), cls.OPTIONS[key])
+    try:
+        return cls(**options)
+    except ValueError as err:
+        raise UserError(f"{name}: {err}") from None

@@ -3,7 +3,8 @@
 Angles are in degrees, from the tracked person's point of view (not the camera's):
     pitch > 0: looking up;   yaw > 0: turning toward their own left;   roll > 0: tilting toward their own left shoulder.
 Blendshape names: the 52 ARKit names in ARKit's camelCase spelling (eyeBlinkLeft, jawOpen, ...) are the
-common vocabulary ("Left" is the person's own left); other names (VRM presets) are kept as they came.
+common vocabulary ("Left" is the person's own left); VRM presets come in the VRM 1.0 spelling (aa, blinkLeft,
+happy, ...; VRM 0.x names are mapped to it), other names are kept as they came (see sources/names.py).
 Any name may be missing from any frame.
 """
 

@@ -22,6 +22,7 @@ POSE_SIZE = THA2_SIZE
 ROTATION_SLICE = slice(39, THA2_SIZE)  # head_x, head_y, neck_z
 FILES = dict(zip(["eyebrow_decomposer", "eyebrow_morphing_combiner", "face_morpher", "face_rotator", "combiner"],
                  THA2_WEIGHT_FILES))  # stage attribute -> the official file name
+HOW_TO_GET = tha2_weights_help()
 
 
 class THA2(Poser):
@@ -30,7 +31,7 @@ class THA2(Poser):
     eyebrow_box = (64, 64, 128)
     face_box = (32, 32, 192)
     files = FILES
-    how_to_get = tha2_weights_help()
+    how_to_get = HOW_TO_GET
 
     def __init__(self):
         super().__init__()

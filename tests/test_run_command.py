@@ -1,0 +1,68 @@
+"""`vtube-plugin run` and `vtube-plugin calibrate` as a user types them: mistakes give a message and exit 2."""
+
+import json
+
+import pytest
+
+import vtube_plugin.cli as cli
+
+
+@pytest.fixture(autouse=True)
+def own_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("VTUBE_PLUGIN_CONFIG", str(tmp_path / "config"))
+    # Only this branch's commands, so the test does not depend on the others being importable.
+    monkeypatch.setattr(cli, "COMMANDS", ["run", "calibrate"])
+
+
+def vtube(capsys, *argv):
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--source", "none", "--profile", "arkt"], "no profile named 'arkt'. Did you mean arkit"),
+    (["--source", "none", "--output", "screen"], "--output 'screen' is not one of"),
+    (["--source", "none", "--output", "file:out.avi"], "--output file:out.avi: the file must end in .mp4 or .webm"),
+    (["--source", "none", "--background", "chromakey"], "background 'chromakey' is not"),
+    (["--source", "none", "--size", "wide"], "size 'wide' is not WIDTHxHEIGHT"),
+    (["--source", "none", "--fps", "0"], "--fps must be between 0 and 240"),
+    (["--source", "none", "--max-frames", "0"], "--max-frames must be at least 1"),
+])
+def test_run_refuses_bad_options_before_loading_anything(capsys, argv, message):
+    code, out = vtube(capsys, "run", *argv)
+    assert code == 2
+    assert f"error: {message}" in out
+
+
+def test_calibrate_needs_a_tracker(capsys):
+    code, out = vtube(capsys, "calibrate", "--source", "none")
+    assert code == 2 and "--source none has nothing to calibrate" in out
+
+
+def test_calibrate_reset_forgets_the_stored_calibration(capsys, tmp_path):
+    from vtube_plugin.calibration import Calibration, calibration_path, save_calibration
+
+    save_calibration(Calibration(blendshapes={"Blink": 0.2}), "vmc", "vrm")
+    assert calibration_path("vmc", "vrm").is_file()
+    code, out = vtube(capsys, "calibrate", "--source", "vmc", "--reset")
+    assert code == 0 and "forgot" in out
+    assert not calibration_path("vmc", "vrm").exists()
+
+
+def test_run_with_the_real_renderer_writes_a_video_and_the_poses(capsys, tmp_path, tha3_weights_dir):
+    video, poses = tmp_path / "live.mp4", tmp_path / "poses.jsonl"
+    code, out = vtube(capsys, "run", "--source", "none", "--output", f"file:{video}", "--max-frames", "3",
+                      "--record-poses", str(poses), "--size", "256x256")
+    assert code == 0, out
+    assert "stopped (max-frames) after 3 frames" in out
+    import av
+
+    with av.open(str(video)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 3 and frames[0].shape == (256, 256, 3)
+    corner, face = frames[0][4, 4].astype(int), frames[0][70, 128].astype(int)  # the head sits in the top half
+    assert corner[1] > 230 and corner[0] < 30 and corner[2] < 30  # chroma-key green around the character
+    assert not (face[1] > 200 and face[0] < 60)  # the character's face, not background
+    rows = [json.loads(line) for line in poses.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 3 and all(v == 0.0 for v in rows[0]["pose"].values())

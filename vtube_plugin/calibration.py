@@ -1,0 +1,140 @@
+"""Calibration: the user's neutral face (relaxed, looking straight ahead), subtracted from every frame.
+
+Captured as the average of N frames, stored as a small JSON file per source and profile in the
+user config folder, so the next `vtube-plugin run` starts calibrated.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable
+
+from vtube_plugin.config_dir import config_dir
+from vtube_plugin.errors import UserError
+from vtube_plugin.sources.frame import FaceFrame
+
+# A blendshape already this high at rest keeps this much range, so it can still reach 1.
+_MIN_RANGE = 0.05
+
+
+def _mean(rows: list[tuple[float, ...]]) -> tuple[float, ...] | None:
+    if not rows:
+        return None
+    return tuple(sum(r[i] for r in rows) / len(rows) for i in range(len(rows[0])))
+
+
+def _minus(a: tuple[float, ...] | None, b: tuple[float, ...] | None):
+    if a is None or b is None:
+        return a
+    return tuple(x - y for x, y in zip(a, b))
+
+
+@dataclass
+class Calibration:
+    blendshapes: dict[str, float] = field(default_factory=dict)  # neutral weight per name
+    head: tuple[float, float, float] | None = None  # neutral (pitch, yaw, roll) degrees
+    left_eye: tuple[float, float] | None = None
+    right_eye: tuple[float, float] | None = None
+    frames: int = 0
+
+    @classmethod
+    def capture(cls, frames: Iterable[FaceFrame]) -> "Calibration":
+        """The average of the frames: each blendshape over the frames that carry it, likewise the angles."""
+        frames = list(frames)
+        sums: dict[str, list[float]] = {}
+        for f in frames:
+            for name, value in f.blendshapes.items():
+                sums.setdefault(name, []).append(value)
+        return cls(
+            blendshapes={name: sum(v) / len(v) for name, v in sums.items()},
+            head=_mean([f.head for f in frames if f.head is not None]),  # type: ignore[arg-type]
+            left_eye=_mean([f.left_eye for f in frames if f.left_eye is not None]),  # type: ignore[arg-type]
+            right_eye=_mean([f.right_eye for f in frames if f.right_eye is not None]),  # type: ignore[arg-type]
+            frames=len(frames),
+        )
+
+    def apply(self, frame: FaceFrame) -> FaceFrame:
+        """The frame relative to the neutral face. A blendshape at its neutral weight becomes 0 and 1 stays 1
+        (rescaled rather than only subtracted, so a face with eyes half-shut at rest can still blink fully)."""
+        shapes = {}
+        for name, value in frame.blendshapes.items():
+            n = self.blendshapes.get(name, 0.0)
+            shapes[name] = min(max((value - n) / max(1.0 - n, _MIN_RANGE), 0.0), 1.0) if n > 0 else value
+        return replace(
+            frame,
+            blendshapes=shapes,
+            head=_minus(frame.head, self.head),
+            left_eye=_minus(frame.left_eye, self.left_eye),
+            right_eye=_minus(frame.right_eye, self.right_eye),
+        )
+
+    # --- storage ---------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {"frames": self.frames, "blendshapes": self.blendshapes, "head": self.head,
+                "left_eye": self.left_eye, "right_eye": self.right_eye}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Calibration":
+        def angles(key: str, n: int):
+            value = data.get(key)
+            return tuple(float(v) for v in value) if isinstance(value, list) and len(value) == n else None
+
+        shapes = data.get("blendshapes", {})
+        return cls(
+            blendshapes={str(k): float(v) for k, v in shapes.items()} if isinstance(shapes, dict) else {},
+            head=angles("head", 3),  # type: ignore[arg-type]
+            left_eye=angles("left_eye", 2),  # type: ignore[arg-type]
+            right_eye=angles("right_eye", 2),  # type: ignore[arg-type]
+            frames=int(data.get("frames", 0)),
+        )
+
+
+def calibration_path(source: str, profile: str) -> Path:
+    return config_dir() / "calibration" / f"{source}-{profile}.json"
+
+
+def save_calibration(calibration: Calibration, source: str, profile: str) -> Path:
+    path = calibration_path(source, profile)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(calibration.to_dict(), indent=1), encoding="utf-8")
+    return path
+
+
+def load_calibration(source: str, profile: str) -> Calibration | None:
+    """The stored calibration, or None when there is none yet."""
+    path = calibration_path(source, profile)
+    if not path.is_file():
+        return None
+    try:
+        return Calibration.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise UserError(f"the calibration file {path} is damaged ({exc}); delete it or run `vtube-plugin calibrate` again") from None
+
+
+def forget_calibration(source: str, profile: str) -> bool:
+    path = calibration_path(source, profile)
+    if path.is_file():
+        path.unlink()
+        return True
+    return False
+
+
+class NeutralCapture:
+    """Collects the next `count` distinct frames (by timestamp) and then holds their Calibration."""
+
+    def __init__(self, count: int = 60):
+        self.count = count
+        self.frames: list[FaceFrame] = []
+        self._last: float | None = None
+
+    def add(self, frame: FaceFrame | None) -> Calibration | None:
+        if frame is not None and frame.timestamp != self._last and len(self.frames) < self.count:
+            self._last = frame.timestamp
+            self.frames.append(frame)
+        return Calibration.capture(self.frames) if self.done else None
+
+    @property
+    def done(self) -> bool:
+        return len(self.frames) >= self.count

@@ -1,0 +1,79 @@
+"""Loading a character picture: check it is a square image with a transparent background, and bring it
+to the size the network takes. Every problem becomes a UserError that says how to fix the picture.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from vtube_plugin.errors import UserError
+
+MIN_SIZE = 256
+GUIDE = "docs/character-images.md"
+_HOW_TO_MAKE_TRANSPARENT = (
+    "The character must be on a transparent background: remove the background in an image editor "
+    "(GIMP: Layer > Transparency > Add Alpha Channel, then select the background and delete it; or a "
+    "background-removal tool) and save as PNG or WebP, which keep transparency (JPEG does not)."
+)
+
+
+def load_character(path: str | Path, size: int) -> np.ndarray:
+    """The picture at `path` as a contiguous uint8 (size, size, 4) RGBA array with straight alpha.
+
+    A square picture of another size (at least 256 px) is resized with LANCZOS, and a notice saying so
+    goes to stderr.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UserError(f"character image {path} is a folder; give the path of a PNG or WebP file.")
+    if not path.is_file():
+        raise UserError(f"character image {path} not found.")
+    image = _read(path)
+
+    image = _with_alpha(image, path)
+    width, height = image.size
+    if width != height:
+        raise UserError(
+            f"character image {path} is {width}x{height}; it must be square. Crop or pad it to a square "
+            f"(transparent padding) with the head centred in the top half (see {GUIDE})."
+        )
+    if width < MIN_SIZE:
+        raise UserError(
+            f"character image {path} is {width}x{height}, too small: the smallest usable size is "
+            f"{MIN_SIZE}x{MIN_SIZE} and the network works at {size}x{size}. Use a larger picture."
+        )
+    pixels = np.asarray(image)
+    if pixels[..., 3].min() == 255:
+        raise UserError(f"character image {path} has an alpha channel but no transparent pixels. {_HOW_TO_MAKE_TRANSPARENT}")
+    if width != size:
+        # Pillow resizes RGBA premultiplied, so the colour of invisible pixels cannot bleed into edges.
+        image = image.resize((size, size), Image.Resampling.LANCZOS)
+        print(f"{path.name}: resized {width}x{height} -> {size}x{size}", file=sys.stderr)
+        pixels = np.asarray(image)
+    return np.ascontiguousarray(pixels, dtype=np.uint8)
+
+
+def _read(path: Path) -> Image.Image:
+    try:
+        with Image.open(path) as opened:
+            opened.load()  # decode now: a truncated file fails here, not later in the renderer
+            return opened.copy()
+    except UnidentifiedImageError:
+        raise UserError(f"character image {path} is not an image (expected a PNG or WebP file).") from None
+    except Image.DecompressionBombError:
+        raise UserError(f"character image {path} is far too large to be a character picture.") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise UserError(
+            f"character image {path} is damaged or incomplete ({err}); export it again from your editor."
+        ) from None
+
+
+def _with_alpha(image: Image.Image, path: Path) -> Image.Image:
+    has_alpha = "A" in image.getbands() or (image.mode in ("P", "L", "RGB") and "transparency" in image.info)
+    if not has_alpha:
+        raise UserError(f"character image {path} has no transparency (alpha channel). {_HOW_TO_MAKE_TRANSPARENT}")
+    return image.convert("RGBA")

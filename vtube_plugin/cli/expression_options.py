@@ -1,0 +1,74 @@
+"""Options for expressions and OBS that `run` and `obs setup` share, and building the layer from them.
+
+The run loop wires it in with two lines: `add_expression_options(parser)` and
+`with expression_layer_from_args(args) as layer:` ... `pose = layer.apply(pose, now)` once per frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from vtube_plugin.control import DEFAULT_PORT
+
+
+def add_obs_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("OBS (obs-websocket 5)")
+    group.add_argument("--obs-host", metavar="HOST", default=None,
+                       help="where OBS runs (default: $OBS_HOST, obs.toml, else localhost)")
+    group.add_argument("--obs-port", metavar="PORT", default=None,
+                       help="OBS Tools > WebSocket Server Settings > Server Port (default: $OBS_PORT, obs.toml, else 4455)")
+    group.add_argument("--obs-password", metavar="PASSWORD", default=None,
+                       help="the websocket password (better: $OBS_PASSWORD or obs.toml, which other users cannot "
+                            "read in the process list)")
+    group.add_argument("--obs-config", metavar="FILE", default=None,
+                       help="OBS settings file (default: <user config>/vtube-plugin/obs.toml)")
+
+
+def add_presets_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--expressions", metavar="FILE", default=None,
+                        help="expression presets (default: <user config>/vtube-plugin/expressions.toml if it "
+                             "exists, else the shipped profiles/expressions.toml)")
+
+
+def add_expression_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("expressions")
+    add_presets_option(group)
+    group.add_argument("--obs", action="store_true",
+                       help="connect to OBS: its hotkeys and custom events switch expressions (docs/obs.md)")
+    group.add_argument("--control-port", type=int, default=DEFAULT_PORT, metavar="PORT",
+                       help=f"127.0.0.1 port for `vtube-plugin expression NAME` (default {DEFAULT_PORT}; 0: off)")
+    group.add_argument("--keys", choices=["auto", "keyboard", "console", "off"], default="auto",
+                       help="expression hotkeys: global keyboard keys (pynput), typed console lines, or off "
+                            "(default auto: keyboard where pynput works, else console in a terminal)")
+    add_obs_options(parser)
+
+
+def obs_settings_from_args(args: argparse.Namespace):
+    from vtube_plugin.obs.settings import resolve_settings
+
+    return resolve_settings(host=args.obs_host, port=args.obs_port, password=args.obs_password,
+                            config=args.obs_config)
+
+
+def expression_layer_from_args(args: argparse.Namespace, console: bool = True):
+    """The ExpressionLayer with its inputs started (control channel, keys, OBS); `close()` stops them.
+    `console=False` when the caller already reads the terminal (see hotkeys.start_key_input)."""
+    from vtube_plugin.control import ControlServer
+    from vtube_plugin.expressions import ExpressionLayer, load_presets
+    from vtube_plugin.hotkeys import start_key_input
+
+    layer = ExpressionLayer(load_presets(args.expressions))
+    try:
+        if args.control_port:
+            layer.attach(ControlServer(layer, args.control_port).start())
+        keys = start_key_input(layer, args.keys, console=console)
+        if keys is not None:
+            layer.attach(keys)
+        if args.obs:
+            from vtube_plugin.obs.controller import ObsController
+
+            layer.attach(ObsController(layer, obs_settings_from_args(args)).start())
+    except BaseException:
+        layer.close()
+        raise
+    return layer

@@ -1,0 +1,37 @@
+"""`vtube-plugin obs setup`: create the hideable items OBS hotkeys toggle, one per expression."""
+
+from __future__ import annotations
+
+import argparse
+
+from vtube_plugin.cli.expression_options import add_obs_options, add_presets_option, obs_settings_from_args
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser("obs", help="connect expressions to OBS Studio (docs/obs.md)",
+                                   description="Work with OBS Studio over obs-websocket 5.")
+    actions = parser.add_subparsers(dest="obs_action", metavar="ACTION", required=True)
+    setup = actions.add_parser(
+        "setup", help="create a scene with one hidden item per expression for OBS's hotkeys",
+        description="Creates the scene 'vtube-plugin expressions' with one hidden item 'expression: NAME' per "
+                    "expression. Bind them in OBS: File > Settings > Hotkeys > Show/Hide 'expression: NAME'. "
+                    "Safe to run again: only missing items are created.")
+    add_presets_option(setup)
+    add_obs_options(setup)
+    setup.set_defaults(run=run_setup)
+
+
+def run_setup(args: argparse.Namespace) -> int:
+    from vtube_plugin.expressions import load_presets
+    from vtube_plugin.obs import SCENE, open_requests, setup_expressions
+
+    presets = load_presets(args.expressions)
+    settings = obs_settings_from_args(args)
+    requests = open_requests(settings)
+    try:
+        for line in setup_expressions(requests, presets):
+            print(line)
+    finally:
+        requests.disconnect()
+    print(f"done: in OBS, bind keys under File > Settings > Hotkeys > '{SCENE}' (Show/Hide 'expression: NAME')")
+    return 0

@@ -1,0 +1,127 @@
+"""Global keyboard hotkeys for expressions (`key = "ctrl+alt+1"` in the presets file), through pynput.
+
+pynput needs a desktop session (on Linux an X display); where it cannot load, `start_key_input` falls back
+to console lines (`happy` + Enter). Hold-mode expressions stay on while their keys are down.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from vtube_plugin.errors import UserError
+from vtube_plugin.expressions import ExpressionLayer
+
+_SIDES = ("_l", "_r", "_gr")
+_ALIASES = {"control": "ctrl", "option": "alt", "win": "cmd", "super": "cmd", "meta": "cmd", "return": "enter",
+            "escape": "esc"}
+
+
+def key_name(name: str) -> str:
+    """One spelling per key: `Ctrl_L` -> `ctrl`, `A` -> `a`."""
+    name = name.strip().lower()
+    for side in _SIDES:
+        if len(name) > len(side) and name.endswith(side):
+            name = name[: -len(side)]
+    return _ALIASES.get(name, name)
+
+
+def parse_chord(spec: str) -> frozenset[str]:
+    keys = frozenset(key_name(part) for part in spec.split("+") if part.strip())
+    if not keys:
+        raise UserError(f"cannot read the key binding {spec!r}; write it like \"ctrl+alt+1\"")
+    return keys
+
+
+class KeyChords:
+    """Which expression each held key combination presses; fed key names by any keyboard library."""
+
+    def __init__(self, layer: ExpressionLayer):
+        self.layer = layer
+        self.bindings = {parse_chord(e.key): e.name for e in layer.presets.values() if e.key}
+        self._down: set[str] = set()
+        self._held: set[frozenset[str]] = set()
+
+    def key_down(self, name: str) -> None:
+        name = key_name(name)
+        if name in self._down:
+            return  # auto-repeat
+        self._down.add(name)
+        for chord, expression in self.bindings.items():
+            if name in chord and chord <= self._down and chord not in self._held:
+                self._held.add(chord)
+                if self.layer.presets[expression].mode == "hold":
+                    self.layer.trigger(expression)
+                else:
+                    self.layer.press(expression)
+
+    def key_up(self, name: str) -> None:
+        name = key_name(name)
+        self._down.discard(name)
+        for chord in [c for c in self._held if name in c]:
+            self._held.discard(chord)
+            expression = self.bindings[chord]
+            if self.layer.presets[expression].mode == "hold":
+                self.layer.release(expression)
+
+
+class KeyboardInput:
+    """pynput's global listener feeding KeyChords. Raises ImportError where pynput cannot run."""
+
+    def __init__(self, layer: ExpressionLayer):
+        from pynput import keyboard  # noqa: PLC0415 - fails without a display on Linux
+
+        self.chords = KeyChords(layer)
+        self._keyboard = keyboard
+        self._listener = keyboard.Listener(on_press=self._on_press, on_release=self._on_release)
+
+    def _name(self, key) -> str | None:
+        key = self._listener.canonical(key)
+        if isinstance(key, self._keyboard.Key):
+            return key.name
+        return key.char if getattr(key, "char", None) else None
+
+    def _on_press(self, key) -> None:
+        name = self._name(key)
+        if name:
+            self.chords.key_down(name)
+
+    def _on_release(self, key) -> None:
+        name = self._name(key)
+        if name:
+            self.chords.key_up(name)
+
+    def start(self) -> "KeyboardInput":
+        self._listener.start()
+        return self
+
+    def close(self) -> None:
+        self._listener.stop()
+
+
+def start_key_input(layer: ExpressionLayer, mode: str = "auto", out: TextIO | None = None, console: bool = True):
+    """`keyboard`, `console`, `auto` (keyboard if pynput works here, else console when stdin is a terminal)
+    or `off`. Returns the started input (with close()) or None. `console=False`: the caller reads the
+    terminal itself (the run loop) and passes expression lines on, so no second reader starts here."""
+    from vtube_plugin.control import ConsoleInput
+
+    out = out if out is not None else sys.stderr
+    if mode == "off":
+        return None
+    if mode in ("auto", "keyboard") and any(e.key for e in layer.presets.values()):
+        try:
+            keys = KeyboardInput(layer).start()
+        except Exception as exc:  # noqa: BLE001 - pynput raises ImportError or Xlib errors without a display
+            if mode == "keyboard":
+                raise UserError(f"keyboard hotkeys are not available here ({type(exc).__name__}: "
+                                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else 'no detail'}); "
+                                "install pynput and run inside a desktop session, or use --keys console") from None
+        else:
+            bound = ", ".join(f"{e.key}={e.name}" for e in layer.presets.values() if e.key)
+            print(f"expressions: keyboard hotkeys {bound}", file=out)
+            return keys
+    if mode == "keyboard":
+        return None
+    if console and (mode == "console" or sys.stdin.isatty()):
+        return ConsoleInput(layer, out=out).start()
+    return None

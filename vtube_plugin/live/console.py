@@ -1,0 +1,46 @@
+"""Keys typed in the terminal while streaming (c + Enter: calibrate), read by a background thread.
+
+Line input works the same on Windows, macOS and Linux without a global hotkey library or raw terminal mode.
+"""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+from typing import Callable, TextIO
+
+HELP = "type c + Enter to calibrate your neutral face, r + Enter to forget the calibration, q + Enter or Ctrl+C to stop"
+# Whole words only: expression names typed in the same console (condescending, ...) must not calibrate.
+LETTERS = {"c": "c", "calibrate": "c", "r": "r", "reset": "r", "q": "q", "quit": "q"}
+
+
+class ConsoleCommands:
+    """`take()` returns the commands (c, r, q) typed since the last call; any other line goes to `other`
+    (the expression layer's console commands) when given."""
+
+    def __init__(self, stream: TextIO | None = None, other: Callable[[str], None] | None = None):
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._other = other
+        stream = stream if stream is not None else sys.stdin
+        self.active = bool(stream is not None and stream.isatty())
+        if self.active:
+            # A daemon thread: a pending readline must never keep the program alive after the stream stops.
+            threading.Thread(target=self._read, args=(stream,), name="console-commands", daemon=True).start()
+
+    def _read(self, stream: TextIO) -> None:
+        for line in stream:
+            text = line.strip()
+            letter = LETTERS.get(text.lower())
+            if letter:
+                self._queue.put(letter)
+            elif text and self._other is not None:
+                self._other(text)
+
+    def take(self) -> list[str]:
+        out = []
+        while True:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                return out

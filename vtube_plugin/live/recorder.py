@@ -1,0 +1,34 @@
+"""--record-poses: one JSON line per rendered frame with its time and the 45 named pose values.
+
+Each line reads back with the pose file convention: `{"time": 0.033, "tracking": true, "pose": {...}}`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vtube_plugin.errors import UserError
+from vtube_plugin.pose import Pose
+
+
+class PoseRecorder:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._file = None
+
+    def __enter__(self) -> "PoseRecorder":
+        try:
+            self._file = self.path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot write the pose recording {self.path}: {exc}") from None
+        return self
+
+    def write(self, time: float, pose: Pose, tracking: bool) -> None:
+        values = {k: round(v, 5) for k, v in pose.to_dict().items()}
+        self._file.write(json.dumps({"time": round(time, 4), "tracking": tracking, "pose": values}) + "\n")
+
+    def __exit__(self, *exc) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -1,0 +1,297 @@
+"""The poser's local web server: the page, its static files and a small JSON API over one PreviewWorker.
+
+Standard library only (ThreadingHTTPServer), bound to 127.0.0.1: the page is for the person at this computer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from vtube_plugin.errors import UserError
+from vtube_plugin.pose import GROUPS, PARAMETERS, THA2_SIZE, THA3_SIZE, Pose
+from vtube_plugin.poser.characters import CharacterShelf
+from vtube_plugin.poser.presets import describe, load_expression_presets, with_expression
+from vtube_plugin.poser.preview import Frame, PreviewWorker
+
+STATIC_FILES = {"index.html": "text/html", "poser.js": "text/javascript", "poser.css": "text/css"}
+MAX_BODY = 32 * 1024 * 1024  # an upload is one 512x512 image; anything near this is not a character
+LONG_POLL_SECONDS = 20.0  # a waiting page asks again after this; short enough to survive idle proxies
+
+
+class PoserApp:
+    """What the page can ask for, independent of HTTP: the handler below only translates."""
+
+    def __init__(self, worker: PreviewWorker, shelf: CharacterShelf, *, model: str, save_dir: Path,
+                 default_character: str, expressions: Path | None = None):
+        self.worker = worker
+        self.expressions = expressions  # None: the user's presets file, else the shipped one
+        self.shelf = shelf
+        self.model = model
+        self.save_dir = save_dir
+        self.default_character = default_character
+        self.pose_size = THA2_SIZE if model == "tha2" else THA3_SIZE
+        self._saved: dict[str, Path] = {}  # only files this session saved can be downloaded again
+        self._save_lock = threading.Lock()
+
+    def setup(self) -> dict:
+        return {
+            "parameters": [
+                {"name": p.name, "group": p.group, "minimum": p.minimum, "maximum": p.maximum,
+                 "enabled": p.index < self.pose_size}
+                for p in PARAMETERS
+            ],
+            "groups": list(GROUPS),
+            "characters": self.shelf.names(),
+            "character": self.default_character,
+            "model": self.model,
+            "save_dir": str(self.save_dir),
+        }
+
+    def submit(self, body: dict) -> dict:
+        character = str(body.get("character") or self.default_character)
+        if character not in self.shelf:
+            raise UserError(f"no character named {character!r}; pick one from the list or upload a PNG with alpha")
+        values = body.get("pose")
+        if not isinstance(values, dict):
+            raise UserError("the request must hold a pose: {name: value}")
+        return {"ticket": self.worker.submit(Pose.from_dict(values), character)}
+
+    def presets(self) -> dict:
+        # Read on every page load, so an edited presets file shows after a browser refresh.
+        return {"presets": describe(load_expression_presets(self.expressions))}
+
+    def apply_expression(self, body: dict) -> dict:
+        values = body.get("pose")
+        if not isinstance(values, dict):
+            raise UserError("the request must hold a pose: {name: value}")
+        pose = with_expression(Pose.from_dict(values), load_expression_presets(self.expressions), str(body.get("name")))
+        return {"pose": pose.to_dict()}
+
+    def load_pose(self, text: str) -> dict:
+        """A pose file as the page's "load pose" sends it: the JSON "save PNG" writes, or a plain {name: value}."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise UserError(f"the pose file is not valid JSON: {exc}") from None
+        character = data.get("character") if isinstance(data, dict) else None
+        if isinstance(data, dict) and isinstance(data.get("pose"), dict):
+            data = data["pose"]
+        if not isinstance(data, dict):
+            raise UserError('a pose file holds {"pose": {name: value, ...}} or {name: value, ...}')
+        pose = Pose.from_dict(data)
+        answer: dict = {"pose": pose.to_dict()}
+        if isinstance(character, str) and character in self.shelf:
+            answer["character"] = character
+        elif character:
+            answer["note"] = f"the pose was saved with {character}, which is not in the list; keeping the current character"
+        return answer
+
+    def save(self, ticket: int) -> dict:
+        frame = self.worker.frame(ticket)
+        if frame is None or frame.png is None:
+            raise UserError("that frame is no longer kept; move a slider and save again")
+        stem = f"{Path(frame.character).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+        with self._save_lock:
+            self.save_dir.mkdir(parents=True, exist_ok=True)
+            png, meta = _free_pair(self.save_dir, stem)
+            png.write_bytes(frame.png)
+            meta.write_text(json.dumps(self.pose_record(frame), indent=2) + "\n", encoding="utf-8")
+            self._saved[png.name] = png
+            self._saved[meta.name] = meta
+        return {"png": str(png), "json": str(meta), "png_url": f"/saved/{png.name}", "json_url": f"/saved/{meta.name}"}
+
+    def pose_record(self, frame: Frame) -> dict:
+        return {"pose": frame.pose.to_dict(self.pose_size), "character": frame.character, "model": self.model}
+
+    def saved_file(self, name: str) -> Path | None:
+        with self._save_lock:
+            return self._saved.get(name)
+
+
+def _free_pair(folder: Path, stem: str) -> tuple[Path, Path]:
+    """A .png/.json pair of names not yet taken (two saves in one second must not overwrite each other)."""
+    candidate, n = stem, 2
+    while (folder / f"{candidate}.png").exists() or (folder / f"{candidate}.json").exists():
+        candidate, n = f"{stem}-{n}", n + 1
+    return folder / f"{candidate}.png", folder / f"{candidate}.json"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "_HTTPServer"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # a slider drag is dozens of requests a second; the console is for the URL and errors
+
+    # --- routing ------------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        app = self.server.app
+        if url.path in ("/", "/index.html"):
+            return self._static("index.html")
+        if url.path.startswith("/static/"):
+            return self._static(url.path[len("/static/"):])
+        if url.path == "/api/setup":
+            return self._json(app.setup())
+        if url.path == "/api/expressions":
+            return self._guarded(app.presets)
+        if url.path == "/api/frame":
+            after = _int(parse_qs(url.query).get("after", ["0"])[0])
+            frame = app.worker.wait_newer(after, LONG_POLL_SECONDS)
+            if frame is None:
+                return self._json({"ticket": None})
+            return self._json({"ticket": frame.ticket, "error": frame.error,
+                               "url": None if frame.png is None else f"/frame/{frame.ticket}.png"})
+        if match := re.fullmatch(r"/frame/(\d+)\.png", url.path):
+            frame = app.worker.frame(int(match.group(1)))
+            if frame is None or frame.png is None:
+                return self._error(HTTPStatus.NOT_FOUND, "that frame is no longer kept")
+            return self._bytes(frame.png, "image/png")
+        if url.path.startswith("/saved/"):
+            path = app.saved_file(unquote(url.path[len("/saved/"):]))
+            if path is None or not path.is_file():
+                return self._error(HTTPStatus.NOT_FOUND, "no such saved file")
+            kind = "image/png" if path.suffix == ".png" else "application/json"
+            return self._bytes(path.read_bytes(), kind, {"Content-Disposition": f'attachment; filename="{path.name}"'})
+        self._error(HTTPStatus.NOT_FOUND, f"nothing at {url.path}")
+
+    def do_POST(self) -> None:
+        url = urlparse(self.path)
+        app = self.server.app
+        body = self._body()
+        if body is None:
+            return
+        if url.path == "/api/pose":
+            return self._guarded(lambda: app.submit(_json_object(body)))
+        if url.path == "/api/expression":
+            return self._guarded(lambda: app.apply_expression(_json_object(body)))
+        if url.path == "/api/save":
+            return self._guarded(lambda: app.save(_int(_json_object(body).get("ticket"))))
+        if url.path == "/api/load-pose":
+            return self._guarded(lambda: app.load_pose(body.decode("utf-8", errors="replace")))
+        if url.path == "/api/character":
+            name = parse_qs(url.query).get("name", [""])[0]
+
+            def upload() -> dict:
+                added = app.shelf.add_upload(name, body)
+                return {"name": added, "characters": app.shelf.names()}
+
+            return self._guarded(upload)
+        self._error(HTTPStatus.NOT_FOUND, f"nothing at {url.path}")
+
+    # --- answers ------------------------------------------------------------------------------
+    def _guarded(self, action) -> None:
+        """Run an API action; a UserError becomes a 400 whose message the page shows."""
+        try:
+            answer = action()
+        except UserError as err:
+            return self._error(HTTPStatus.BAD_REQUEST, str(err))
+        except Exception as err:  # our bug: keep the traceback on the console, tell the page something went wrong
+            import traceback
+
+            traceback.print_exc()
+            return self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"the poser server failed: {err}")
+        self._json(answer)
+
+    def _body(self) -> bytes | None:
+        length = _int(self.headers.get("Content-Length", "0"))
+        if length > MAX_BODY:
+            self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"that is {length} bytes; a character image is far smaller")
+            self.close_connection = True
+            return None
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _static(self, name: str) -> None:
+        kind = STATIC_FILES.get(name)
+        if kind is None:
+            return self._error(HTTPStatus.NOT_FOUND, f"no static file {name}")
+        data = resources.files("vtube_plugin.poser").joinpath("static", name).read_bytes()
+        self._bytes(data, f"{kind}; charset=utf-8")
+
+    def _json(self, value: object, status: HTTPStatus = HTTPStatus.OK) -> None:
+        self._bytes(json.dumps(value).encode("utf-8"), "application/json", status=status)
+
+    def _error(self, status: HTTPStatus, message: str) -> None:
+        self._json({"error": message}, status)
+
+    def _bytes(self, data: bytes, kind: str, headers: dict[str, str] | None = None,
+               status: HTTPStatus = HTTPStatus.OK) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the page closed or reloaded while waiting for a frame: nothing to tell it
+
+
+def _int(text: object) -> int:
+    try:
+        return int(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+
+
+def _json_object(body: bytes) -> dict:
+    try:
+        value = json.loads(body or b"{}")
+    except ValueError:
+        raise UserError("the request body is not JSON") from None
+    if not isinstance(value, dict):
+        raise UserError("the request body must be a JSON object")
+    return value
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], app: PoserApp):
+        self.app = app
+        super().__init__(address, _Handler)
+
+
+class PoserServer:
+    """The page at `url`, served from a background thread while the context is open."""
+
+    def __init__(self, app: PoserApp, port: int = 0, host: str = "127.0.0.1"):
+        self.app = app
+        try:
+            self._http = _HTTPServer((host, port), app)
+        except OSError as exc:
+            raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port or leave it out") from None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._http.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def start(self) -> "PoserServer":
+        self._thread = threading.Thread(target=self._http.serve_forever, name="poser-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._http.shutdown()
+            self._thread.join(timeout=10)
+        self._http.server_close()
+        self.app.worker.close()
+
+    def __enter__(self) -> "PoserServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,102 @@
+"""Fitting the RGBA character frame to a sink's output size over its background (a colour or a picture).
+
+Used by every live sink: the frame is scaled to fit (letterboxed, never cropped or stretched); the
+compositing itself and colour parsing are `vtube_plugin.background`'s, shared with the video writer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from vtube_plugin.background import over_background, parse_colour
+from vtube_plugin.errors import UserError
+
+CHROMA_GREEN = (0, 255, 0)  # what OBS's chroma key filter expects by default
+_HELP = "a colour (#00ff00, 0,255,0, or a name such as lime, blue, magenta, black) or the path of an image file"
+
+
+@dataclass(frozen=True)
+class Background:
+    colour: tuple[int, int, int] = CHROMA_GREEN
+    image: Path | None = None  # covers the output (scaled and centre-cropped) when given
+
+
+def parse_background(spec: str) -> Background:
+    """What a user types after --background: an image file, else a colour."""
+    path = Path(spec.strip()).expanduser()
+    if path.is_file():
+        return Background(image=path)
+    try:
+        return Background(colour=parse_colour(spec))
+    except UserError:
+        raise UserError(f"background '{spec}' is not {_HELP}") from None
+
+
+def parse_size(spec: str) -> tuple[int, int]:
+    """'1280x720' -> (1280, 720)."""
+    w, sep, h = spec.lower().partition("x")
+    try:
+        size = (int(w), int(h))
+    except ValueError:
+        size = (0, 0)
+    if not sep or size[0] < 16 or size[1] < 16 or size[0] > 7680 or size[1] > 4320:
+        raise UserError(f"size '{spec}' is not WIDTHxHEIGHT between 16x16 and 7680x4320 (for example 1280x720)")
+    return size
+
+
+def _background_canvas(background: Background, size: tuple[int, int]) -> np.ndarray:
+    w, h = size
+    if background.image is None:
+        return np.broadcast_to(np.array(background.colour, dtype=np.float32), (h, w, 3)).copy()
+    try:
+        with Image.open(background.image) as im:
+            im = im.convert("RGB")
+            scale = max(w / im.width, h / im.height)  # cover the output, crop the overflow evenly
+            sw, sh = max(w, round(im.width * scale)), max(h, round(im.height * scale))
+            im = im.resize((sw, sh), Image.Resampling.LANCZOS)
+            left, top = (sw - w) // 2, (sh - h) // 2
+            return np.asarray(im.crop((left, top, left + w, top + h)), dtype=np.float32)
+    except OSError as exc:
+        raise UserError(f"cannot read the background image {background.image}: {exc}") from None
+
+
+class Compositor:
+    """`compositor(rgba)` -> uint8 RGB (height, width, 3): the frame letterboxed over the background."""
+
+    def __init__(self, size: tuple[int, int], background: Background = Background()):
+        self.size = size
+        self.background = background
+        self._canvas = np.clip(_background_canvas(background, size) + 0.5, 0, 255).astype(np.uint8)
+        self._frame_shape: tuple[int, ...] | None = None
+        self._box = (0, 0, 0, 0)
+        self._under: np.ndarray | None = None  # the part of the background behind the frame
+
+    def _place(self, fh: int, fw: int) -> None:
+        w, h = self.size
+        scale = min(w / fw, h / fh)
+        bw, bh = max(1, round(fw * scale)), max(1, round(fh * scale))
+        x, y = (w - bw) // 2, (h - bh) // 2
+        self._box = (x, y, bw, bh)
+        self._frame_shape = (fh, fw)
+        self._under = self._canvas[y : y + bh, x : x + bw].copy()
+
+    def __call__(self, rgba: np.ndarray) -> np.ndarray:
+        if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
+            raise ValueError(f"expected a uint8 RGBA frame (height, width, 4), got {rgba.dtype} {rgba.shape}")
+        if self._frame_shape != rgba.shape[:2]:
+            self._place(*rgba.shape[:2])
+        x, y, bw, bh = self._box
+        if (bw, bh) != (rgba.shape[1], rgba.shape[0]):
+            # Resample premultiplied ("RGBa") so the colour of invisible pixels cannot bleed into the edges.
+            frame = Image.fromarray(np.ascontiguousarray(rgba), "RGBA").convert("RGBa")
+            rgba = np.asarray(frame.resize((bw, bh), Image.Resampling.BILINEAR).convert("RGBA"))
+        composited = over_background(rgba, self._under)
+        if (bw, bh) == self.size:
+            return composited
+        out = self._canvas.copy()
+        out[y : y + bh, x : x + bw] = composited
+        return out

@@ -1,0 +1,220 @@
+"""Track a face from a webcam (or a video file) with MediaPipe's FaceLandmarker: 52 ARKit-named blendshapes
+and the head rotation from its facial transformation matrix.
+
+The matrix maps MediaPipe's canonical face into camera space (x toward the image's right, y up, z toward
+the camera). Facing the camera, a person's own left is the image's right, so camera space is already our
+person frame (l, u, f) and `rotation.angles_from_matrix` reads (pitch, yaw, roll) off it directly.
+`mirror=True` is for cameras that deliver a mirror image (a "selfie view"): the picture is flipped back
+before tracking, which is what swapping every Left/Right name and negating yaw and roll would do, but
+without asking the model to read a mirrored face (its left/right outputs are not exactly symmetric).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vtube_plugin.errors import UserError
+from vtube_plugin.models.store import landmarker_path
+from vtube_plugin.sources.base import Source
+from vtube_plugin.sources.frame import FaceFrame
+from vtube_plugin.sources.rotation import angles_from_matrix
+
+
+def find_landmarker(path: str | Path | None = None) -> Path:
+    """The face_landmarker.task to use: `path` if given, else the one `vtube-plugin models fetch` stored."""
+    model = Path(path).expanduser() if path else landmarker_path()
+    if not model.is_file():
+        if path:
+            raise UserError(f"landmarker={path}: no such file. Give the path of a MediaPipe face_landmarker.task.")
+        raise UserError(
+            f"the MediaPipe face landmarker model is not at {model}. Run `vtube-plugin models fetch` once "
+            "(it downloads it), or pass landmarker=PATH to a face_landmarker.task you already have."
+        )
+    return model
+
+
+def _mediapipe():
+    try:
+        import mediapipe
+        from mediapipe.tasks.python import BaseOptions, vision
+    except ImportError:
+        raise UserError("webcam tracking needs MediaPipe: pip install mediapipe") from None
+    return mediapipe, BaseOptions, vision
+
+
+class FaceTracker:
+    """MediaPipe FaceLandmarker wrapped to return FaceFrames. `video=True` tracks between pictures of a
+    stream (faster, steadier); False treats every picture on its own (stills)."""
+
+    def __init__(self, landmarker: str | Path | None = None, video: bool = False, mirror: bool = False) -> None:
+        mp, base_options, vision = _mediapipe()
+        self._mp = mp
+        self.mirror = mirror
+        self.video = video
+        options = vision.FaceLandmarkerOptions(
+            base_options=base_options(model_asset_path=str(find_landmarker(landmarker))),
+            running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
+            num_faces=1,
+            output_face_blendshapes=True,
+            output_facial_transformation_matrixes=True,
+        )
+        try:
+            self._landmarker = vision.FaceLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as err:
+            raise UserError(f"MediaPipe could not load the face landmarker model ({err}). Is it a face_landmarker.task file?")
+        self._last_ms = -1
+
+    def track(self, rgb: np.ndarray) -> FaceFrame | None:
+        """A FaceFrame for an RGB uint8 picture (H, W, 3), or None when no face is found."""
+        if self.mirror:
+            rgb = rgb[:, ::-1]
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb, dtype=np.uint8))
+        if self.video:
+            # VIDEO mode wants strictly increasing timestamps in milliseconds.
+            self._last_ms = max(self._last_ms + 1, int(time.monotonic() * 1000))
+            result = self._landmarker.detect_for_video(image, self._last_ms)
+        else:
+            result = self._landmarker.detect(image)
+        if not result.face_blendshapes:
+            return None
+        shapes = {
+            c.category_name: min(max(float(c.score), 0.0), 1.0)
+            for c in result.face_blendshapes[0]
+            if not c.category_name.startswith("_")  # "_neutral" is no ARKit name
+        }
+        head = None
+        if result.facial_transformation_matrixes:
+            head = angles_from_matrix(np.asarray(result.facial_transformation_matrixes[0])[:3, :3].tolist())
+        return FaceFrame(blendshapes=shapes, head=head, timestamp=time.monotonic(), source="webcam")
+
+    def close(self) -> None:
+        self._landmarker.close()
+
+    def __enter__(self) -> FaceTracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def face_frame_from_image(rgb: np.ndarray, landmarker: str | Path | None = None, mirror: bool = False) -> FaceFrame | None:
+    """Track one still picture (RGB uint8): its FaceFrame, or None when there is no face."""
+    with FaceTracker(landmarker, video=False, mirror=mirror) as tracker:
+        return tracker.track(rgb)
+
+
+class WebcamSource(Source):
+    """FaceFrames from a camera (`device=0`, `1`, ...) or a video file (`device=path`, played in real time,
+    looping). Capture and tracking both run on the source's thread."""
+
+    name = "webcam"
+    OPTIONS = {"device": str, "width": int, "height": int, "fps": float, "mirror": bool, "landmarker": str, "loop": bool}
+
+    def __init__(
+        self,
+        device: int | str = 0,
+        width: int = 640,
+        height: int = 480,
+        fps: float = 30.0,
+        mirror: bool = False,
+        landmarker: str | Path | None = None,
+        loop: bool = True,
+    ) -> None:
+        super().__init__()
+        self.device = int(device) if isinstance(device, str) and device.strip().isdigit() else device
+        self.width, self.height, self.fps = width, height, fps
+        self.mirror = mirror
+        self.landmarker = landmarker
+        self.loop = loop
+        self.finished = False  # a video file played to its end (loop=False)
+        self._capture = None
+        self._tracker: FaceTracker | None = None
+        self._file_fps = 0.0
+
+    @property
+    def is_file(self) -> bool:
+        return not isinstance(self.device, int)
+
+    def _open(self) -> None:
+        try:
+            import cv2
+        except ImportError:
+            raise UserError("webcam tracking needs OpenCV: pip install opencv-contrib-python (MediaPipe installs it)") from None
+        self._tracker = FaceTracker(self.landmarker, video=True, mirror=self.mirror)
+        if self.is_file:
+            path = Path(str(self.device)).expanduser()
+            if not path.is_file():
+                self._tracker.close()
+                raise UserError(f"device={self.device}: no camera index and no video file there. Use 0 for the first camera.")
+            capture = cv2.VideoCapture(str(path))
+            what = f"the video file {path}"
+        else:
+            capture = cv2.VideoCapture(self.device)
+            what = f"camera {self.device}"
+        if not capture.isOpened():
+            capture.release()
+            self._tracker.close()
+            hint = (
+                "Is it a video format OpenCV can read (mp4, avi, mkv)?"
+                if self.is_file
+                else "Close other programs that use the camera (OBS, Zoom, Discord, another tracker), "
+                "check it is plugged in, or try another index (device=1, device=2)."
+            )
+            raise UserError(f"could not open {what}. {hint}")
+        if self.is_file:
+            self._file_fps = capture.get(cv2.CAP_PROP_FPS) or self.fps
+        else:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+            capture.set(cv2.CAP_PROP_FPS, self.fps)
+        self._capture = capture
+
+    def _close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+        if self._tracker is not None:
+            self._tracker.close()
+            self._tracker = None
+
+    def _loop(self) -> None:
+        import cv2
+
+        capture, tracker = self._capture, self._tracker
+        assert capture is not None and tracker is not None
+        next_due = time.monotonic()
+        failures = 0
+        while not self._stopping.is_set():
+            ok, bgr = capture.read()
+            if not ok:
+                if self.is_file and self.loop and failures < 3 and capture.set(cv2.CAP_PROP_POS_FRAMES, 0):
+                    failures += 1
+                    continue
+                if self.is_file:
+                    self.finished = True
+                    self._notify()
+                    return
+                failures += 1  # a camera hiccup; give up only if it lasts
+                self._drop("camera gave no picture")
+                if failures > 100:
+                    return
+                self._stopping.wait(0.05)
+                continue
+            failures = 0
+            try:
+                frame = tracker.track(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            except Exception as err:  # one bad picture must not end tracking
+                frame = None
+                self._drop(f"unexpected {type(err).__name__}")
+            else:
+                if frame is None:
+                    self._drop("no face in the picture")
+                else:
+                    self._publish(frame)
+            self._received()
+            if self.is_file:  # a file plays at its own frame rate, like a camera would deliver it
+                next_due += 1.0 / self._file_fps
+                self._stopping.wait(max(0.0, next_due - time.monotonic()))
