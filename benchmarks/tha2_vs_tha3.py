@@ -1,6 +1,6 @@
 """Time THA2 and THA3 side by side on this machine: loading, and one posed frame (fp32, no autograd).
 
-    python benchmarks/tha2_vs_tha3.py --tha2-weights DIR [--tha3-weights DIR] [--frames 10] [--threads N]
+    python -m benchmarks.tha2_vs_tha3 --tha2-weights DIR [--tha3-weights DIR] [--frames 10] [--threads N]
 
 A frame is what the renderer does per pose: every stage but the decomposer, whose result it caches per
 character. Frames of the two models alternate, so a busy machine slows both alike; medians are printed, of
