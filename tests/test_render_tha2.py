@@ -62,3 +62,19 @@ def test_tha2_without_a_weights_folder_says_where_to_get_it():
     with pytest.raises(UserError) as err:
         load_poser(model="tha2")
     assert THA2_DEMO_URL in str(err.value) and "--weights DIR" in str(err.value)
+
+
+def test_a_512_character_is_posed_through_its_top_centre_256(poser, vectors):
+    """Characters framed by our rules (head in the top half's centre box) reach THA2 where its head framing
+    expects them: the top-centre 256x256 of the 512 picture, at full resolution."""
+    renderer = poser.renderer
+    assert (renderer.size, renderer.frame_size) == (512, 256)
+    native = tensor_to_rgba(vectors["image"])
+    framed = np.zeros((512, 512, 4), np.uint8)
+    framed[0:256, 128:384] = native
+    renderer.set_character(framed)
+    from_512 = renderer.render(Pose.from_dict({"mouth_aaa": 1.0}))
+    renderer.set_character(native)
+    assert np.array_equal(from_512, renderer.render(Pose.from_dict({"mouth_aaa": 1.0})))
+    with pytest.raises(ValueError, match="characters are 512x512"):
+        renderer.set_character(np.zeros((300, 300, 4), np.uint8))

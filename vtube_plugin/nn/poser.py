@@ -24,6 +24,10 @@ def crop(image: Tensor, box: Box) -> Tensor:
 class Poser(nn.Module):
     image_size: int
     pose_size: int
+    # Where this network's input sits in a 512x512 character framed by our rules (head in the 128x128 box
+    # centred in the top half): all of it for THA3, the top-centre 256x256 for THA2, whose head sits in
+    # the middle 128x128 box of its 256x256 input.
+    character_box: Box
     eyebrow_box: Box  # where the eyebrow stages look in the character image
     face_box: Box  # where the face morpher looks
     files: dict[str, str]  # stage attribute -> checkpoint file name

@@ -27,6 +27,7 @@ HOW_TO_GET = tha2_weights_help()
 
 class THA2(Poser):
     image_size = IMAGE_SIZE
+    character_box = (0, 128, IMAGE_SIZE)
     pose_size = POSE_SIZE
     eyebrow_box = (64, 64, 128)
     face_box = (32, 32, 192)

@@ -30,6 +30,7 @@ HOW_TO_GET = "Run `vtube-plugin models fetch` to download the THA3 weights (or p
 
 class THA3(Poser):
     image_size = IMAGE_SIZE
+    character_box = (0, 0, IMAGE_SIZE)
     pose_size = POSE_SIZE
     eyebrow_box = (64, 192, 128)
     face_box = (32, 160, 192)
