@@ -18,8 +18,19 @@ from vtube_plugin.nn.blocks import (NamedResidualBlock, ResidualBlock, conv_bloc
                                     upsample_block)
 
 
-def _channels(start: int, image_size: int, size: int, max_ch: int) -> int:
-    return min(start * (image_size // size), max_ch)
+def _down_channels(start_ch: int, image_size: int, bottleneck_size: int, max_ch: int) -> list[int]:
+    """Channels at each size from the input down to the bottleneck: doubling while halving the size."""
+    channels, size = [start_ch], image_size
+    while size > bottleneck_size:
+        size //= 2
+        channels.append(min(start_ch * (image_size // size), max_ch))
+    return channels
+
+
+def _down_path(in_ch: int, channels: list[int], first_kernel: int, separable: bool, act: str) -> list[nn.Module]:
+    """A conv block into the first size's channels, then one halving block per further size."""
+    return [conv_block(in_ch, channels[0], first_kernel, separable=separable, act=act)] + [
+        downsample_block(a, b, separable=separable, act=act) for a, b in zip(channels, channels[1:])]
 
 
 def tile_pose(pose: Tensor, size: int) -> Tensor:
@@ -34,22 +45,14 @@ class PoseEncoderDecoder(nn.Module):
         super().__init__()
         self.bottleneck_size = bottleneck_size
         self.num_pose = num_pose
-        self.downsample_blocks = nn.ModuleList([conv_block(in_ch, start_ch, separable=separable, act=act)])
-        size, ch = image_size, start_ch
-        while size > bottleneck_size:
-            size //= 2
-            next_ch = _channels(start_ch, image_size, size, max_ch)
-            self.downsample_blocks.append(downsample_block(ch, next_ch, separable=separable, act=act))
-            ch = next_ch
+        channels = _down_channels(start_ch, image_size, bottleneck_size, max_ch)
+        self.downsample_blocks = nn.ModuleList(_down_path(in_ch, channels, 3, separable, act))
+        ch = channels[-1]
         self.bottleneck_blocks = nn.ModuleList([conv_block(ch + num_pose, ch, separable=separable, act=act)])
-        for _ in range(1, num_bottleneck_blocks):
-            self.bottleneck_blocks.append(ResidualBlock(ch, separable=separable, act=act))
-        self.upsample_blocks = nn.ModuleList()
-        while size < image_size:
-            size *= 2
-            next_ch = _channels(start_ch, image_size, size, max_ch)
-            self.upsample_blocks.append(upsample_block(ch, next_ch, separable=separable, act=act))
-            ch = next_ch
+        self.bottleneck_blocks.extend(ResidualBlock(ch, separable=separable, act=act)
+                                      for _ in range(1, num_bottleneck_blocks))
+        self.upsample_blocks = nn.ModuleList(upsample_block(a, b, separable=separable, act=act)
+                                             for a, b in zip(channels[:0:-1], channels[-2::-1]))
 
     def forward(self, image: Tensor, pose: Tensor | None = None) -> Tensor:
         x = image
@@ -64,15 +67,6 @@ class PoseEncoderDecoder(nn.Module):
         return x
 
 
-def _down_channels(start_ch: int, image_size: int, bottleneck_size: int, max_ch: int) -> list[int]:
-    """Channels at each size from the input down to the bottleneck: doubling while halving the size."""
-    channels, size = [start_ch], image_size
-    while size > bottleneck_size:
-        size //= 2
-        channels.append(_channels(start_ch, image_size, size, max_ch))
-    return channels
-
-
 class EncoderDecoder(nn.Module):
     """THA2's rotator body. The checkpoint keeps every block in one list, `module_list`."""
 
@@ -80,8 +74,7 @@ class EncoderDecoder(nn.Module):
                  num_bottleneck_blocks: int, max_ch: int, separable: bool, act: str):
         super().__init__()
         channels = _down_channels(start_ch, image_size, bottleneck_size, max_ch)
-        blocks = [conv_block(in_ch, start_ch, 7, separable=separable, act=act)]
-        blocks += [downsample_block(a, b, separable=separable, act=act) for a, b in zip(channels, channels[1:])]
+        blocks = _down_path(in_ch, channels, 7, separable, act)
         blocks += [NamedResidualBlock(channels[-1], separable=separable, act=act)
                    for _ in range(num_bottleneck_blocks)]
         blocks += [upsample_block(a, b, separable=separable, act=act)
@@ -102,9 +95,7 @@ class UNet(nn.Module):
                  num_bottleneck_blocks: int, max_ch: int, separable: bool, act: str):
         super().__init__()
         channels = _down_channels(start_ch, image_size, bottleneck_size, max_ch)
-        self.downward_modules = nn.ModuleList([conv_block(in_ch, start_ch, 7, separable=separable, act=act)])
-        self.downward_modules.extend(downsample_block(a, b, separable=separable, act=act)
-                                     for a, b in zip(channels, channels[1:]))
+        self.downward_modules = nn.ModuleList(_down_path(in_ch, channels, 7, separable, act))
         self.bottleneck_modules = nn.ModuleList([NamedResidualBlock(channels[-1], separable=separable, act=act)
                                                  for _ in range(num_bottleneck_blocks)])
         in_use_order = [upsample_block(channels[-1], channels[-2], separable=separable, act=act)]
@@ -130,23 +121,13 @@ class ResizeEncoderDecoder(nn.Module):
     def __init__(self, *, image_size: int, in_ch: int, start_ch: int, bottleneck_size: int,
                  num_bottleneck_blocks: int, max_ch: int, separable: bool, act: str):
         super().__init__()
-        self.downsample_blocks = nn.ModuleList([conv_block(in_ch, start_ch, 7, separable=separable, act=act)])
-        size, ch = image_size, start_ch
-        while size > bottleneck_size:
-            size //= 2
-            next_ch = _channels(start_ch, image_size, size, max_ch)
-            self.downsample_blocks.append(downsample_block(ch, next_ch, separable=separable, act=act))
-            ch = next_ch
+        channels = _down_channels(start_ch, image_size, bottleneck_size, max_ch)
+        self.downsample_blocks = nn.ModuleList(_down_path(in_ch, channels, 7, separable, act))
         self.bottleneck_blocks = nn.ModuleList(
-            [ResidualBlock(ch, separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
-        self.upsample_blocks = nn.ModuleList()
-        while size < image_size:
-            size *= 2
-            next_ch = _channels(start_ch, image_size, size, max_ch)
-            self.upsample_blocks.append(nn.Sequential(
-                nn.Upsample(scale_factor=2, mode="nearest"),
-                conv_block(ch, next_ch, separable=separable, act=act)))
-            ch = next_ch
+            [ResidualBlock(channels[-1], separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
+        self.upsample_blocks = nn.ModuleList(
+            nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv_block(a, b, separable=separable, act=act))
+            for a, b in zip(channels[:0:-1], channels[-2::-1]))
 
     def forward(self, x: Tensor) -> Tensor:
         for block in self.downsample_blocks:
@@ -162,21 +143,12 @@ class ResizeUNet(nn.Module):
     def __init__(self, *, image_size: int, in_ch: int, start_ch: int, bottleneck_size: int,
                  num_bottleneck_blocks: int, max_ch: int, separable: bool, act: str):
         super().__init__()
-        self.downsample_blocks = nn.ModuleList([conv_block(in_ch, start_ch, separable=separable, act=act)])
-        size, ch = image_size, start_ch
-        skip_channels = [ch]
-        while size > bottleneck_size:
-            size //= 2
-            next_ch = min(max_ch, ch * 2)
-            self.downsample_blocks.append(downsample_block(ch, next_ch, separable=separable, act=act))
-            ch = next_ch
-            skip_channels.append(ch)
+        channels = _down_channels(start_ch, image_size, bottleneck_size, max_ch)
+        self.downsample_blocks = nn.ModuleList(_down_path(in_ch, channels, 3, separable, act))
         self.bottleneck_blocks = nn.ModuleList(
-            [ResidualBlock(ch, separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
-        self.upsample_blocks = nn.ModuleList()
-        for skip_ch in reversed(skip_channels[:-1]):
-            self.upsample_blocks.append(conv_block(ch + skip_ch, skip_ch, separable=separable, act=act))
-            ch = skip_ch
+            [ResidualBlock(channels[-1], separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
+        self.upsample_blocks = nn.ModuleList(conv_block(a + b, b, separable=separable, act=act)
+                                             for a, b in zip(channels[:0:-1], channels[-2::-1]))
 
     def forward(self, x: Tensor) -> Tensor:
         skips = []
