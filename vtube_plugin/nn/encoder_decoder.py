@@ -1,7 +1,9 @@
 """The encoder-decoder bodies every stage is built on; each returns its last (full-size) feature map.
 
 - PoseEncoderDecoder: conv down to a bottleneck, the pose tiled in there, transposed convs back up
-  (THA2's five stages' bodies where the pose joins at the bottleneck; THA3's eyebrow and face stages).
+  (the eyebrow and face stages of THA2 and THA3).
+- EncoderDecoder: 7x7 conv in, transposed convs back up, all in one flat list (THA2's rotator).
+- UNet: the same with skip connections at every size (THA2's combiner).
 - ResizeEncoderDecoder: 7x7 conv in, resize-conv (nearest upsample + conv) back up (THA3's rotator).
 - ResizeUNet: the same with skip connections at every size (THA3's editor).
 """
@@ -12,11 +14,23 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vtube_plugin.nn.blocks import ResidualBlock, conv_block, downsample_block, upsample_block
+from vtube_plugin.nn.blocks import (NamedResidualBlock, ResidualBlock, conv_block, downsample_block,
+                                    upsample_block)
 
 
-def _channels(start: int, image_size: int, size: int, max_ch: int) -> int:
-    return min(start * (image_size // size), max_ch)
+def _down_channels(start_ch: int, image_size: int, bottleneck_size: int, max_ch: int) -> list[int]:
+    """Channels at each size from the input down to the bottleneck: doubling while halving the size."""
+    channels, size = [start_ch], image_size
+    while size > bottleneck_size:
+        size //= 2
+        channels.append(min(start_ch * (image_size // size), max_ch))
+    return channels
+
+
+def _down_path(in_ch: int, channels: list[int], first_kernel: int, separable: bool, act: str) -> list[nn.Module]:
+    """A conv block into the first size's channels, then one halving block per further size."""
+    return [conv_block(in_ch, channels[0], first_kernel, separable=separable, act=act)] + [
+        downsample_block(a, b, separable=separable, act=act) for a, b in zip(channels, channels[1:])]
 
 
 def tile_pose(pose: Tensor, size: int) -> Tensor:
@@ -31,22 +45,14 @@ class PoseEncoderDecoder(nn.Module):
         super().__init__()
         self.bottleneck_size = bottleneck_size
         self.num_pose = num_pose
-        self.downsample_blocks = nn.ModuleList([conv_block(in_ch, start_ch, separable=separable, act=act)])
-        size, ch = image_size, start_ch
-        while size > bottleneck_size:
-            size //= 2
-            next_ch = _channels(start_ch, image_size, size, max_ch)
-            self.downsample_blocks.append(downsample_block(ch, next_ch, separable=separable, act=act))
-            ch = next_ch
+        channels = _down_channels(start_ch, image_size, bottleneck_size, max_ch)
+        self.downsample_blocks = nn.ModuleList(_down_path(in_ch, channels, 3, separable, act))
+        ch = channels[-1]
         self.bottleneck_blocks = nn.ModuleList([conv_block(ch + num_pose, ch, separable=separable, act=act)])
-        for _ in range(1, num_bottleneck_blocks):
-            self.bottleneck_blocks.append(ResidualBlock(ch, separable=separable, act=act))
-        self.upsample_blocks = nn.ModuleList()
-        while size < image_size:
-            size *= 2
-            next_ch = _channels(start_ch, image_size, size, max_ch)
-            self.upsample_blocks.append(upsample_block(ch, next_ch, separable=separable, act=act))
-            ch = next_ch
+        self.bottleneck_blocks.extend(ResidualBlock(ch, separable=separable, act=act)
+                                      for _ in range(1, num_bottleneck_blocks))
+        self.upsample_blocks = nn.ModuleList(upsample_block(a, b, separable=separable, act=act)
+                                             for a, b in zip(channels[:0:-1], channels[-2::-1]))
 
     def forward(self, image: Tensor, pose: Tensor | None = None) -> Tensor:
         x = image
@@ -61,27 +67,67 @@ class PoseEncoderDecoder(nn.Module):
         return x
 
 
+class EncoderDecoder(nn.Module):
+    """THA2's rotator body. The checkpoint keeps every block in one list, `module_list`."""
+
+    def __init__(self, *, image_size: int, in_ch: int, start_ch: int, bottleneck_size: int,
+                 num_bottleneck_blocks: int, max_ch: int, separable: bool, act: str):
+        super().__init__()
+        channels = _down_channels(start_ch, image_size, bottleneck_size, max_ch)
+        blocks = _down_path(in_ch, channels, 7, separable, act)
+        blocks += [NamedResidualBlock(channels[-1], separable=separable, act=act)
+                   for _ in range(num_bottleneck_blocks)]
+        blocks += [upsample_block(a, b, separable=separable, act=act)
+                   for a, b in zip(channels[:0:-1], channels[-2::-1])]
+        self.module_list = nn.ModuleList(blocks)
+
+    def forward(self, x: Tensor) -> Tensor:
+        for block in self.module_list:
+            x = block(x)
+        return x
+
+
+class UNet(nn.Module):
+    """THA2's combiner body: transposed convs up, each after the first one reading (feature, skip) together,
+    then a 7x7 conv block at full size. The checkpoint stores `upsampling_modules` in reverse order of use."""
+
+    def __init__(self, *, image_size: int, in_ch: int, start_ch: int, bottleneck_size: int,
+                 num_bottleneck_blocks: int, max_ch: int, separable: bool, act: str):
+        super().__init__()
+        channels = _down_channels(start_ch, image_size, bottleneck_size, max_ch)
+        self.downward_modules = nn.ModuleList(_down_path(in_ch, channels, 7, separable, act))
+        self.bottleneck_modules = nn.ModuleList([NamedResidualBlock(channels[-1], separable=separable, act=act)
+                                                 for _ in range(num_bottleneck_blocks)])
+        in_use_order = [upsample_block(channels[-1], channels[-2], separable=separable, act=act)]
+        in_use_order += [upsample_block(2 * channels[i], channels[i - 1], separable=separable, act=act)
+                         for i in range(len(channels) - 2, 0, -1)]
+        in_use_order.append(conv_block(2 * start_ch, start_ch, 7, separable=separable, act=act))
+        self.upsampling_modules = nn.ModuleList(reversed(in_use_order))
+
+    def forward(self, x: Tensor) -> Tensor:
+        skips = []
+        for block in self.downward_modules:
+            x = block(x)
+            skips.append(x)
+        for block in self.bottleneck_modules:
+            x = block(x)
+        x = self.upsampling_modules[-1](x)
+        for i in range(len(self.upsampling_modules) - 2, -1, -1):
+            x = self.upsampling_modules[i](torch.cat([x, skips[i]], dim=1))
+        return x
+
+
 class ResizeEncoderDecoder(nn.Module):
     def __init__(self, *, image_size: int, in_ch: int, start_ch: int, bottleneck_size: int,
                  num_bottleneck_blocks: int, max_ch: int, separable: bool, act: str):
         super().__init__()
-        self.downsample_blocks = nn.ModuleList([conv_block(in_ch, start_ch, 7, separable=separable, act=act)])
-        size, ch = image_size, start_ch
-        while size > bottleneck_size:
-            size //= 2
-            next_ch = _channels(start_ch, image_size, size, max_ch)
-            self.downsample_blocks.append(downsample_block(ch, next_ch, separable=separable, act=act))
-            ch = next_ch
+        channels = _down_channels(start_ch, image_size, bottleneck_size, max_ch)
+        self.downsample_blocks = nn.ModuleList(_down_path(in_ch, channels, 7, separable, act))
         self.bottleneck_blocks = nn.ModuleList(
-            [ResidualBlock(ch, separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
-        self.upsample_blocks = nn.ModuleList()
-        while size < image_size:
-            size *= 2
-            next_ch = _channels(start_ch, image_size, size, max_ch)
-            self.upsample_blocks.append(nn.Sequential(
-                nn.Upsample(scale_factor=2, mode="nearest"),
-                conv_block(ch, next_ch, separable=separable, act=act)))
-            ch = next_ch
+            [ResidualBlock(channels[-1], separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
+        self.upsample_blocks = nn.ModuleList(
+            nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv_block(a, b, separable=separable, act=act))
+            for a, b in zip(channels[:0:-1], channels[-2::-1]))
 
     def forward(self, x: Tensor) -> Tensor:
         for block in self.downsample_blocks:
@@ -97,21 +143,12 @@ class ResizeUNet(nn.Module):
     def __init__(self, *, image_size: int, in_ch: int, start_ch: int, bottleneck_size: int,
                  num_bottleneck_blocks: int, max_ch: int, separable: bool, act: str):
         super().__init__()
-        self.downsample_blocks = nn.ModuleList([conv_block(in_ch, start_ch, separable=separable, act=act)])
-        size, ch = image_size, start_ch
-        skip_channels = [ch]
-        while size > bottleneck_size:
-            size //= 2
-            next_ch = min(max_ch, ch * 2)
-            self.downsample_blocks.append(downsample_block(ch, next_ch, separable=separable, act=act))
-            ch = next_ch
-            skip_channels.append(ch)
+        channels = _down_channels(start_ch, image_size, bottleneck_size, max_ch)
+        self.downsample_blocks = nn.ModuleList(_down_path(in_ch, channels, 3, separable, act))
         self.bottleneck_blocks = nn.ModuleList(
-            [ResidualBlock(ch, separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
-        self.upsample_blocks = nn.ModuleList()
-        for skip_ch in reversed(skip_channels[:-1]):
-            self.upsample_blocks.append(conv_block(ch + skip_ch, skip_ch, separable=separable, act=act))
-            ch = skip_ch
+            [ResidualBlock(channels[-1], separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
+        self.upsample_blocks = nn.ModuleList(conv_block(a + b, b, separable=separable, act=act)
+                                             for a, b in zip(channels[:0:-1], channels[-2::-1]))
 
     def forward(self, x: Tensor) -> Tensor:
         skips = []

@@ -17,7 +17,7 @@ class Poser:
 
     def __init__(self, renderer: Renderer):
         self.renderer = renderer
-        self.image_size = renderer.size
+        self.image_size = renderer.frame_size
         self.pose_size = renderer.pose_size
         self._image: Tensor | None = None
 

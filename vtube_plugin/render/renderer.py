@@ -18,6 +18,7 @@ from vtube_plugin.pose import EYEBROW_SLICE, FACE_SLICE, Pose
 from vtube_plugin.render.convert import rgba_to_tensor, tensor_to_rgba
 
 PRECISIONS = ("fp32", "fp16", "bf16")
+CHARACTER_SIZE = 512  # the app loads every character at this size, framed by docs/character-images.md
 # The stages in order; each reruns when anything before it reran or its pose slice changed.
 STAGES = ("decompose", "morph_eyebrows", "morph_face", "rotate", "edit")
 
@@ -73,7 +74,10 @@ class Renderer:
         self.network = network.eval().requires_grad_(False).to(self.device)
         if precision == "fp16":
             self.network.half()
-        self.size: int = network.image_size
+        # Characters come in at `size` for every model; frames come out at the network's own `frame_size`
+        # (THA2 poses the top-centre 256x256 of the character, where its head framing puts the head).
+        self.size: int = CHARACTER_SIZE
+        self.frame_size: int = network.image_size
         self.pose_size: int = network.pose_size
         self.last_stages_run: tuple[str, ...] = ()
         self._image: Tensor | None = None
@@ -93,13 +97,17 @@ class Renderer:
 
     # --- characters ---------------------------------------------------------------------------
     def set_character(self, rgba: np.ndarray) -> None:
-        """uint8 (size, size, 4), as `vtube_plugin.character.load_character` returns it."""
-        if rgba.shape[:2] != (self.size, self.size):
-            raise ValueError(f"this model takes {self.size}x{self.size} characters, got {rgba.shape[1]}x{rgba.shape[0]}")
-        self.set_character_tensor(rgba_to_tensor(rgba, self.device))
+        """uint8 (size, size, 4), as `vtube_plugin.character.load_character` returns it (or already cut to
+        the network's own frame_size)."""
+        if rgba.shape[:2] == (self.size, self.size):
+            top, left, n = self.network.character_box
+            rgba = rgba[top:top + n, left:left + n]
+        elif rgba.shape[:2] != (self.frame_size, self.frame_size):
+            raise ValueError(f"characters are {self.size}x{self.size}, got {rgba.shape[1]}x{rgba.shape[0]}")
+        self.set_character_tensor(rgba_to_tensor(np.ascontiguousarray(rgba), self.device))
 
     def set_character_tensor(self, image: Tensor) -> None:
-        """(1, 4, size, size) in network space."""
+        """(1, 4, frame_size, frame_size) in network space."""
         dtype = torch.float16 if self.precision == "fp16" else torch.float32
         self._image = image.to(self.device, dtype)
         self._cache.clear()
@@ -107,11 +115,11 @@ class Renderer:
 
     # --- frames -------------------------------------------------------------------------------
     def render(self, pose: Pose) -> np.ndarray:
-        """Pose -> uint8 (size, size, 4) RGBA."""
+        """Pose -> uint8 (frame_size, frame_size, 4) RGBA."""
         return tensor_to_rgba(self.render_tensor(pose.as_array(self.pose_size)))
 
     def render_tensor(self, pose: np.ndarray | Tensor) -> Tensor:
-        """A pose of `pose_size` values -> float32 (1, 4, size, size) in network space."""
+        """A pose of `pose_size` values -> float32 (1, 4, frame_size, frame_size) in network space."""
         if self._image is None:
             raise RuntimeError("set a character first (set_character)")
         values = (pose.detach().float().cpu().numpy() if isinstance(pose, Tensor) else np.asarray(pose, np.float32))

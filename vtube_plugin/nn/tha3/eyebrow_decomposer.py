@@ -8,10 +8,10 @@ from vtube_plugin.nn.image_ops import partial_change
 
 
 class EyebrowDecomposer(nn.Module):
-    def __init__(self):
+    def __init__(self, separable: bool = True):
         super().__init__()
         self.body = PoseEncoderDecoder(image_size=128, in_ch=4, start_ch=64, bottleneck_size=16,
-                                       num_bottleneck_blocks=6, max_ch=512, num_pose=0, separable=True)
+                                       num_bottleneck_blocks=6, max_ch=512, num_pose=0, separable=separable)
         self.background_layer_alpha = alpha_head(64)
         self.background_layer_color_change = color_head(64)
         self.eyebrow_layer_alpha = alpha_head(64)

@@ -9,10 +9,10 @@ from vtube_plugin.nn.image_ops import combine, partial_change, warp
 
 
 class EyebrowMorphingCombiner(nn.Module):
-    def __init__(self):
+    def __init__(self, separable: bool = True):
         super().__init__()
         self.body = PoseEncoderDecoder(image_size=128, in_ch=8, start_ch=64, bottleneck_size=16,
-                                       num_bottleneck_blocks=6, max_ch=512, num_pose=12, separable=True)
+                                       num_bottleneck_blocks=6, max_ch=512, num_pose=12, separable=separable)
         self.morphed_eyebrow_layer_grid_change = grid_head(64)
         self.morphed_eyebrow_layer_alpha = alpha_head(64)
         self.morphed_eyebrow_layer_color_change = color_head(64)

@@ -6,21 +6,33 @@ from vtube_plugin.nn.blocks import alpha_head, color_head, grid_head
 from vtube_plugin.nn.encoder_decoder import PoseEncoderDecoder
 from vtube_plugin.nn.image_ops import partial_change, warp
 
+BODY = dict(image_size=192, in_ch=4, start_ch=64, bottleneck_size=24, num_bottleneck_blocks=6, max_ch=512,
+            num_pose=27)
 
-class FaceMorpher(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = PoseEncoderDecoder(image_size=192, in_ch=4, start_ch=64, bottleneck_size=24,
-                                       num_bottleneck_blocks=6, max_ch=512, num_pose=27, separable=True)
+
+class FaceMorphHeads:
+    """The five heads and the image math they drive, for a module that makes the 64-channel feature.
+    Shared with THA2's face morpher, whose checkpoint lays the encoder-decoder out differently."""
+
+    def add_heads(self) -> None:
         self.iris_mouth_grid_change = grid_head(64)
         self.iris_mouth_color_change = color_head(64)
         self.iris_mouth_alpha = alpha_head(64)
         self.eye_color_change = color_head(64)
         self.eye_alpha = alpha_head(64)
 
-    def forward(self, crop: Tensor, pose: Tensor) -> Tensor:
-        """-> the morphed 192x192 crop."""
-        feature = self.body(crop, pose)
+    def morph(self, crop: Tensor, feature: Tensor) -> Tensor:
         image = warp(crop, self.iris_mouth_grid_change(feature))
         image = partial_change(image, self.iris_mouth_color_change(feature), self.iris_mouth_alpha(feature))
         return partial_change(image, self.eye_color_change(feature), self.eye_alpha(feature))
+
+
+class FaceMorpher(FaceMorphHeads, nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = PoseEncoderDecoder(**BODY, separable=True)
+        self.add_heads()
+
+    def forward(self, crop: Tensor, pose: Tensor) -> Tensor:
+        """-> the morphed 192x192 crop."""
+        return self.morph(crop, self.body(crop, pose))

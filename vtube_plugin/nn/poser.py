@@ -1,0 +1,74 @@
+"""What THA2 and THA3 share as assemblies: five stage modules loaded from five files, and the first three stages
+(eyebrows, then the face) with the crops and pastes between them. Each model adds its own rotate and edit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+from torch import Tensor, nn
+
+from vtube_plugin.nn.checkpoint import load_checkpoint
+from vtube_plugin.pose import EYEBROW_SLICE, FACE_SLICE
+
+P = TypeVar("P", bound="Poser")
+Box = tuple[int, int, int]  # (top, left, size) of a square region of the character image
+
+
+def crop(image: Tensor, box: Box) -> Tensor:
+    top, left, size = box
+    return image[:, :, top:top + size, left:left + size]
+
+
+class Poser(nn.Module):
+    image_size: int
+    pose_size: int
+    # Where this network's input sits in a 512x512 character framed by our rules (head in the 128x128 box
+    # centred in the top half): all of it for THA3, the top-centre 256x256 for THA2, whose head sits in
+    # the middle 128x128 box of its 256x256 input.
+    character_box: Box
+    eyebrow_box: Box  # where the eyebrow stages look in the character image
+    face_box: Box  # where the face morpher looks
+    files: dict[str, str]  # stage attribute -> checkpoint file name
+    how_to_get: str  # ends every weight-loading error: where users get the files
+
+    eyebrow_decomposer: nn.Module
+    eyebrow_morphing_combiner: nn.Module
+    face_morpher: nn.Module
+
+    @classmethod
+    def from_dir(cls: type[P], weights_dir: Path) -> P:
+        net = cls()
+        for attr, filename in cls.files.items():
+            load_checkpoint(getattr(net, attr), Path(weights_dir) / filename, how_to_get=cls.how_to_get)
+        return net.eval()
+
+    # --- the stages, in order; each takes what the one before produced --------------------------
+    def decompose(self, image: Tensor) -> tuple[Tensor, Tensor]:
+        """-> (eyebrow layer, background layer). Depends on the character only."""
+        return self.eyebrow_decomposer(crop(image, self.eyebrow_box))
+
+    def morph_eyebrows(self, decomposed: tuple[Tensor, Tensor], pose: Tensor) -> Tensor:
+        eyebrow, background = decomposed
+        return self.eyebrow_morphing_combiner(background, eyebrow, pose[:, EYEBROW_SLICE])
+
+    def morph_face(self, image: Tensor, eyebrows: Tensor, pose: Tensor) -> Tensor:
+        """-> the whole image with the morphed face pasted in."""
+        face_crop = crop(image, self.face_box).clone()
+        inner = (self.eyebrow_box[0] - self.face_box[0], self.eyebrow_box[1] - self.face_box[1], self.eyebrow_box[2])
+        crop(face_crop, inner).copy_(eyebrows)
+        face = self.face_morpher(face_crop, pose[:, FACE_SLICE])
+        full = image.clone()
+        crop(full, self.face_box).copy_(face)
+        return full
+
+    def rotate(self, face_morphed: Tensor, pose: Tensor) -> tuple[Tensor, Tensor]:
+        raise NotImplementedError
+
+    def edit(self, face_morphed: Tensor, rotated: tuple[Tensor, Tensor], pose: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, image: Tensor, pose: Tensor) -> Tensor:
+        face = self.morph_face(image, self.morph_eyebrows(self.decompose(image), pose), pose)
+        return self.edit(face, self.rotate(face, pose), pose)

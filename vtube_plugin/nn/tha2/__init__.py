@@ -1,0 +1,1 @@
+"""THA2 (the seed paper's network): five stages built from the shared blocks; `network.THA2` holds them."""

@@ -1,0 +1,53 @@
+"""THA2 assembled: the five stages, where they look in the 256x256 image, and the five official files.
+
+The renderer calls the stages one by one so it can cache each result; `forward` runs them all. The stage
+methods share THA3's names and arguments, so one renderer drives either model.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from vtube_plugin.models.store import THA2_WEIGHT_FILES, tha2_weights_help
+from vtube_plugin.nn.poser import Poser
+from vtube_plugin.nn.tha2.combiner import Combiner
+from vtube_plugin.nn.tha2.eyebrow_decomposer import EyebrowDecomposer
+from vtube_plugin.nn.tha2.eyebrow_morphing_combiner import EyebrowMorphingCombiner
+from vtube_plugin.nn.tha2.face_morpher import FaceMorpher
+from vtube_plugin.nn.tha2.face_rotator import FaceRotator
+from vtube_plugin.pose import THA2_SIZE
+
+IMAGE_SIZE = 256
+POSE_SIZE = THA2_SIZE
+ROTATION_SLICE = slice(39, THA2_SIZE)  # head_x, head_y, neck_z
+FILES = dict(zip(["eyebrow_decomposer", "eyebrow_morphing_combiner", "face_morpher", "face_rotator", "combiner"],
+                 THA2_WEIGHT_FILES))  # stage attribute -> the official file name
+HOW_TO_GET = tha2_weights_help()
+
+
+class THA2(Poser):
+    image_size = IMAGE_SIZE
+    character_box = (0, 128, IMAGE_SIZE)
+    pose_size = POSE_SIZE
+    eyebrow_box = (64, 64, 128)
+    face_box = (32, 32, 192)
+    files = FILES
+    how_to_get = HOW_TO_GET
+
+    def __init__(self):
+        super().__init__()
+        self.eyebrow_decomposer = EyebrowDecomposer()
+        self.eyebrow_morphing_combiner = EyebrowMorphingCombiner()
+        self.face_morpher = FaceMorpher()
+        self.face_rotator = FaceRotator()
+        self.combiner = Combiner()
+
+    def rotate(self, face_morphed: Tensor, pose: Tensor) -> tuple[Tensor, Tensor]:
+        """-> (recoloured image, warped image), both 256x256."""
+        return self.face_rotator(face_morphed, pose[:, ROTATION_SLICE])
+
+    def edit(self, face_morphed: Tensor, rotated: tuple[Tensor, Tensor], pose: Tensor) -> Tensor:
+        """-> the final image. THA2's combiner reads only the rotator's two images; `face_morphed` is taken
+        so that THA2 and THA3 share one call sequence."""
+        recoloured, warped = rotated
+        return self.combiner(recoloured, warped, pose[:, ROTATION_SLICE])
