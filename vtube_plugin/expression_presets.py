@@ -97,9 +97,9 @@ class Expression:
 
 def default_presets_path() -> Path:
     """The user's own file if they made one, else the presets shipped with vtube-plugin."""
-    import platformdirs
+    from vtube_plugin.config_dir import config_dir
 
-    user = Path(platformdirs.user_config_dir("vtube-plugin", appauthor=False)) / "expressions.toml"
+    user = config_dir() / "expressions.toml"
     if user.is_file():
         return user
     return shipped_presets_path()

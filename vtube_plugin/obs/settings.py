@@ -32,9 +32,9 @@ class ObsSettings:
 
 
 def config_path() -> Path:
-    import platformdirs
+    from vtube_plugin.config_dir import config_dir
 
-    return Path(platformdirs.user_config_dir("vtube-plugin", appauthor=False)) / "obs.toml"
+    return config_dir() / "obs.toml"
 
 
 def _check_config(data: dict[str, object], path: Path) -> None:
