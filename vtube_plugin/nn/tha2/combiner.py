@@ -3,7 +3,7 @@
 import torch
 from torch import Tensor, nn
 
-from vtube_plugin.nn.blocks import alpha_head, color_head
+from vtube_plugin.nn.blocks import alpha_head, color_head, run_heads
 from vtube_plugin.nn.encoder_decoder import UNet, tile_pose
 from vtube_plugin.nn.image_ops import partial_change
 
@@ -20,6 +20,8 @@ class Combiner(nn.Module):
     def forward(self, recoloured: Tensor, warped: Tensor, pose: Tensor) -> Tensor:
         """-> the final 256x256 image."""
         feature = self.main_body(torch.cat([recoloured, warped, tile_pose(pose, recoloured.shape[-1])], dim=1))
-        combined = partial_change(warped, recoloured, self.combine_alpha_mask(feature))
+        combine_alpha, retouch_color, retouch_alpha = run_heads(
+            feature, self.combine_alpha_mask, self.retouch_color_change, self.retouch_alpha_mask)
+        combined = partial_change(warped, recoloured, combine_alpha)
         # The retouch mask, too, says how much to keep.
-        return partial_change(self.retouch_color_change(feature), combined, self.retouch_alpha_mask(feature))
+        return partial_change(retouch_color, combined, retouch_alpha)

@@ -6,7 +6,7 @@ The combiner then blends the two. Unlike the face stages, this warp samples with
 import torch
 from torch import Tensor, nn
 
-from vtube_plugin.nn.blocks import alpha_head, color_head, grid_head
+from vtube_plugin.nn.blocks import alpha_head, color_head, grid_head, run_heads
 from vtube_plugin.nn.encoder_decoder import EncoderDecoder, tile_pose
 from vtube_plugin.nn.image_ops import partial_change, warp
 
@@ -24,6 +24,8 @@ class FaceRotator(nn.Module):
         """-> (recoloured image, warped image), both 256x256."""
         feature = self.main_body(torch.cat([image, tile_pose(pose, image.shape[-1])], dim=1))
         # Here the alpha mask says how much of the input to keep, the reverse of a partial change's usual roles.
-        recoloured = partial_change(self.pumarola_color_change(feature), image, self.pumarola_alpha_mask(feature))
-        warped = warp(image, self.zhou_grid_change(feature), align_corners=True)
+        color, alpha, grid_change = run_heads(feature, self.pumarola_color_change, self.pumarola_alpha_mask,
+                                              self.zhou_grid_change)
+        recoloured = partial_change(color, image, alpha)
+        warped = warp(image, grid_change, align_corners=True)
         return recoloured, warped

@@ -3,7 +3,7 @@
 import torch
 from torch import Tensor, nn
 
-from vtube_plugin.nn.blocks import alpha_head, color_head, grid_head
+from vtube_plugin.nn.blocks import alpha_head, color_head, grid_head, run_heads
 from vtube_plugin.nn.encoder_decoder import ResizeUNet, tile_pose
 from vtube_plugin.nn.image_ops import partial_change, warp
 
@@ -19,6 +19,6 @@ class Editor(nn.Module):
 
     def forward(self, original: Tensor, warped: Tensor, grid_change: Tensor, pose: Tensor) -> Tensor:
         feature = self.body(torch.cat([original, warped, grid_change, tile_pose(pose, original.shape[-1])], dim=1))
-        grid_change = grid_change + self.grid_change_creator(feature)
-        image = warp(original, grid_change)
-        return partial_change(image, self.color_change_creator(feature), self.alpha_creator(feature))
+        more_grid_change, color, alpha = run_heads(feature, self.grid_change_creator, self.color_change_creator,
+                                                   self.alpha_creator)
+        return partial_change(warp(original, grid_change + more_grid_change), color, alpha)

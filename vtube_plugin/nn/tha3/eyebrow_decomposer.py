@@ -2,7 +2,7 @@
 
 from torch import Tensor, nn
 
-from vtube_plugin.nn.blocks import alpha_head, color_head
+from vtube_plugin.nn.blocks import alpha_head, color_head, run_heads
 from vtube_plugin.nn.encoder_decoder import PoseEncoderDecoder
 from vtube_plugin.nn.image_ops import partial_change
 
@@ -20,8 +20,10 @@ class EyebrowDecomposer(nn.Module):
     def forward(self, crop: Tensor) -> tuple[Tensor, Tensor]:
         """-> (eyebrow_layer, background_layer), each (n, 4, 128, 128)."""
         feature = self.body(crop)
-        background = partial_change(crop, self.background_layer_color_change(feature),
-                                    self.background_layer_alpha(feature))
+        bg_color, bg_alpha, eb_color, eb_alpha = run_heads(
+            feature, self.background_layer_color_change, self.background_layer_alpha,
+            self.eyebrow_layer_color_change, self.eyebrow_layer_alpha)
+        background = partial_change(crop, bg_color, bg_alpha)
         # The eyebrow layer keeps the crop where alpha is high and the generated colour elsewhere.
-        eyebrow = partial_change(self.eyebrow_layer_color_change(feature), crop, self.eyebrow_layer_alpha(feature))
+        eyebrow = partial_change(eb_color, crop, eb_alpha)
         return eyebrow, background

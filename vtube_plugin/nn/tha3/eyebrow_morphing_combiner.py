@@ -3,7 +3,7 @@
 import torch
 from torch import Tensor, nn
 
-from vtube_plugin.nn.blocks import alpha_head, color_head, grid_head
+from vtube_plugin.nn.blocks import alpha_head, color_head, grid_head, run_heads
 from vtube_plugin.nn.encoder_decoder import PoseEncoderDecoder
 from vtube_plugin.nn.image_ops import combine, partial_change, warp
 
@@ -22,7 +22,7 @@ class EyebrowMorphingCombiner(nn.Module):
     def forward(self, background: Tensor, eyebrow: Tensor, pose: Tensor) -> Tensor:
         """-> the 128x128 face with posed eyebrows."""
         feature = self.body(torch.cat([background, eyebrow], dim=1), pose)
-        warped = warp(eyebrow, self.morphed_eyebrow_layer_grid_change(feature))
-        morphed = partial_change(warped, self.morphed_eyebrow_layer_color_change(feature),
-                                 self.morphed_eyebrow_layer_alpha(feature))
+        grid_change, color, alpha = run_heads(feature, self.morphed_eyebrow_layer_grid_change,
+                                              self.morphed_eyebrow_layer_color_change, self.morphed_eyebrow_layer_alpha)
+        morphed = partial_change(warp(eyebrow, grid_change), color, alpha)
         return combine(morphed, background, (morphed[:, 3:4] + 1.0) * 0.5)

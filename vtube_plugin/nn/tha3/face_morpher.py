@@ -2,7 +2,7 @@
 
 from torch import Tensor, nn
 
-from vtube_plugin.nn.blocks import alpha_head, color_head, grid_head
+from vtube_plugin.nn.blocks import alpha_head, color_head, grid_head, run_heads
 from vtube_plugin.nn.encoder_decoder import PoseEncoderDecoder
 from vtube_plugin.nn.image_ops import partial_change, warp
 
@@ -22,9 +22,11 @@ class FaceMorphHeads:
         self.eye_alpha = alpha_head(64)
 
     def morph(self, crop: Tensor, feature: Tensor) -> Tensor:
-        image = warp(crop, self.iris_mouth_grid_change(feature))
-        image = partial_change(image, self.iris_mouth_color_change(feature), self.iris_mouth_alpha(feature))
-        return partial_change(image, self.eye_color_change(feature), self.eye_alpha(feature))
+        grid_change, iris_mouth_color, iris_mouth_alpha, eye_color, eye_alpha = run_heads(
+            feature, self.iris_mouth_grid_change, self.iris_mouth_color_change, self.iris_mouth_alpha,
+            self.eye_color_change, self.eye_alpha)
+        image = partial_change(warp(crop, grid_change), iris_mouth_color, iris_mouth_alpha)
+        return partial_change(image, eye_color, eye_alpha)
 
 
 class FaceMorpher(FaceMorphHeads, nn.Module):
