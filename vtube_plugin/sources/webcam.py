@@ -11,6 +11,7 @@ without asking the model to read a mirrored face (its left/right outputs are not
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -21,6 +22,12 @@ from vtube_plugin.models.store import landmarker_path
 from vtube_plugin.sources.base import Source
 from vtube_plugin.sources.frame import FaceFrame
 from vtube_plugin.sources.rotation import angles_from_matrix
+
+# MediaPipe (glog, TensorFlow Lite) and OpenCV print INFO/WARN lines a streamer cannot act on, and a missing
+# camera's raw OpenCV trace would bury our own message; keep their errors, drop the chatter.
+for _name, _level in (("GLOG_minloglevel", "2"), ("TF_CPP_MIN_LOG_LEVEL", "2"), ("OPENCV_LOG_LEVEL", "FATAL"),
+                      ("OPENCV_VIDEOIO_DEBUG", "0")):
+    os.environ.setdefault(_name, _level)
 
 
 def find_landmarker(path: str | Path | None = None) -> Path:
