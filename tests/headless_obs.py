@@ -99,7 +99,10 @@ class HeadlessObs:
             raise RuntimeError(f"port {self.port} is already taken: refusing to start OBS on it")
         if self.xvfb is None or self.xvfb.poll() is not None:
             self.xvfb = start_xvfb(self.display)
-        env = dict(os.environ, HOME=str(self.home), DISPLAY=f":{self.display}", LIBGL_ALWAYS_SOFTWARE="1",
+        # Importing cv2 (the webcam tests do) points QT_QPA_PLATFORM_PLUGIN_PATH at OpenCV's own Qt plugins,
+        # which crash OBS's Qt: OBS must see the system's.
+        env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM_PLUGIN_PATH", "QT_PLUGIN_PATH")}
+        env.update(HOME=str(self.home), DISPLAY=f":{self.display}", LIBGL_ALWAYS_SOFTWARE="1",
                    XDG_RUNTIME_DIR=str(self.root / "runtime"), QT_QPA_PLATFORM="xcb")
         self.log = open(self.root / "obs-output.log", "ab")
         self.obs = subprocess.Popen(
