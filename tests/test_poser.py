@@ -267,7 +267,7 @@ def test_expression_buttons_set_the_sliders_as_the_expression_layer_would(page, 
     presets = load_expression_presets()
     buttons = page.locator("#presets button")
     if not presets:
-        # Without vtube_plugin.expressions (or with no presets in its file) the row stays empty.
+        # With no presets in the file the row stays empty.
         assert page.locator("#presets").text_content() == "" and buttons.count() == 0
         return
     buttons.first.wait_for()

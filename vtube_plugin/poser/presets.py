@@ -1,7 +1,7 @@
-"""The expression presets the poser shows as buttons, read through `vtube_plugin.expressions` when it exists.
+"""The expression presets the poser shows as buttons, read through `vtube_plugin.expressions`.
 
 A button sets the sliders to the pose with that expression fully on, by the expression layer's own blend
-rule; without the expressions module (or with an empty presets file) the page shows no buttons.
+rule; with an empty presets file the page shows no buttons.
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from vtube_plugin.pose import Pose
 
 
 def load_expression_presets(path: Path | None = None) -> dict[str, Any]:
-    """{name: Expression} from the presets file (the user's, else the shipped one); {} if the module is absent."""
-    try:
-        from vtube_plugin.expressions import load_presets
-    except ImportError:
-        return {}
+    """{name: Expression} from the presets file (the user's, else the shipped one)."""
+    from vtube_plugin.expressions import load_presets
+
     return dict(load_presets(path))
 
 
