@@ -4,11 +4,11 @@ refusals of bad files that leave nothing behind. The render tests use the real T
 from __future__ import annotations
 
 import json
-import wave
 
 import av
 import numpy as np
 import pytest
+from media import write_tone
 from vmd_writer import LINEAR, quaternion, write_vmd
 
 from vtube_plugin.cli import main
@@ -129,16 +129,6 @@ def test_render_track_points_at_the_bad_line(tmp_path, capsys, lines, message):
 
 
 # --- real renders (THA3 weights from the cache) ---------------------------------------------------
-def tone(path, seconds: float, rate: int = 16_000):
-    t = np.arange(int(seconds * rate)) / rate
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16).tobytes())
-    return path
-
-
 def decode(path):
     with av.open(str(path)) as container:
         video = container.streams.video[0]
@@ -153,7 +143,7 @@ def test_motion_renders_ten_frames_at_30_fps_with_the_song(tmp_path, capsys):
     # The mouth opens over the first two frames, then the pose holds: only two frames run the network.
     motion = write_vmd(tmp_path / "open.vmd", morphs=[("あ", 0, 0.0), ("あ", 2, 1.0), ("まばたき", 9, 0.0)])
     out = tmp_path / "open.mp4"
-    code = main(["motion", str(motion), "-o", str(out), "--audio", str(tone(tmp_path / "song.wav", 2.0)),
+    code = main(["motion", str(motion), "-o", str(out), "--audio", str(write_tone(tmp_path / "song.wav", 2.0)),
                  "--no-progress"])
     assert code == 0, capsys.readouterr().err
 

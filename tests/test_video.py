@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
+from media import write_tone
 from vtube_plugin.background import DEFAULT_BACKGROUND, over_background, parse_colour
 from vtube_plugin.errors import UserError
 from vtube_plugin.video import VideoWriter
@@ -27,16 +27,6 @@ def _decoded(path: Path) -> tuple[av.container.InputContainer, list[np.ndarray]]
     container = av.open(str(path))
     frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
     return container, frames
-
-
-def _tone(path: Path, seconds: float, rate: int = 22_050) -> Path:
-    t = np.arange(int(seconds * rate)) / rate
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes((np.sin(2 * np.pi * 440 * t) * 12_000).astype(np.int16).tobytes())
-    return path
 
 
 def _near(pixel: np.ndarray, colour: tuple[int, int, int], tolerance: int = 4) -> bool:
@@ -86,7 +76,7 @@ def test_rgb_frames_are_written_as_they_are(tmp_path):
 
 @pytest.mark.parametrize("suffix, codec", [(".mp4", "aac"), (".webm", "opus")])
 def test_the_sound_track_is_muxed_and_cut_at_the_video_length(tmp_path, suffix, codec):
-    tone = _tone(tmp_path / "tone.wav", seconds=2.0)
+    tone = write_tone(tmp_path / "tone.wav", seconds=2.0)
     path = tmp_path / f"talk{suffix}"
     with VideoWriter(path, fps=25, audio=tone) as video:
         for _ in range(25):
