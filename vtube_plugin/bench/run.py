@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, PARAMETERS, THA3_SIZE
@@ -138,7 +139,7 @@ def run_benchmark(*, frames: int, warmup: int, device: str, precision: str, refe
                                ("only the head moves", head_only_sequence(frames + warmup))):
             ours_ms, ref_ms, psnrs = [], [], []
             renderer.render_tensor(np.zeros(THA3_SIZE, np.float32))  # start each sequence from a rest pose
-            for i, pose in enumerate(sequence):
+            for i, pose in enumerate(tqdm(sequence, desc=name, unit="frame", leave=False)):
                 ms, ours_out = _ours(renderer, pose, renderer.device)
                 if worker:
                     rms, ref_out = worker.render(pose)
