@@ -78,3 +78,24 @@ def test_a_512_character_is_posed_through_its_top_centre_256(poser, vectors):
     assert np.array_equal(from_512, renderer.render(Pose.from_dict({"mouth_aaa": 1.0})))
     with pytest.raises(ValueError, match="characters are 512x512"):
         renderer.set_character(np.zeros((300, 300, 4), np.uint8))
+
+
+def test_the_render_command_takes_model_tha2_and_its_weights(tmp_path, tha2_weights_dir, sample_rgba, capsys):
+    from PIL import Image
+
+    from vtube_plugin.cli import main
+
+    character = tmp_path / "me.png"
+    Image.fromarray(sample_rgba).save(character)
+    out = tmp_path / "tha2.png"
+    code = main(["render", str(character), "--model", "tha2", "--weights", str(tha2_weights_dir),
+                 "--pose", "mouth_aaa=1", "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    frame = np.asarray(Image.open(out))
+    assert frame.shape == (256, 256, 4)
+    # THA2 saw the top-centre 256x256 of the 512 character.
+    poser = load_poser(model="tha2", weights_dir=tha2_weights_dir)
+    poser.renderer.set_character(sample_rgba)
+    assert np.array_equal(frame, poser.renderer.render(Pose.from_dict({"mouth_aaa": 1.0})))
+    assert main(["render", str(character), "--model", "tha2", "--pose", "mouth_aaa=1", "-o", str(out)]) == 2
+    assert "THA2 needs --weights DIR" in capsys.readouterr().err
