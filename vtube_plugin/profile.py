@@ -17,6 +17,7 @@ from vtube_plugin.config_dir import config_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, GROUPS, NAMES
 from vtube_plugin.smoothing import OneEuroSettings
+from vtube_plugin.sources.names import ARKIT_NAMES
 from vtube_plugin.user_files import read_toml
 
 CURVES = ("linear", "smoothstep", "pow")
@@ -25,17 +26,6 @@ ANGLES = ("pitch", "yaw", "roll")
 # Angle inputs (degrees, after calibration) any rule may read besides blendshapes and signals.
 ANGLE_INPUTS = ("head_pitch", "head_yaw", "head_roll", "eye_pitch", "eye_yaw")
 HEAD_PARAMETERS = ("head_x", "head_y", "neck_z", "body_y", "body_z")
-IRIS_PARAMETERS = ("iris_rotation_x", "iris_rotation_y")
-ARKIT_NAMES = (
-    "browDownLeft browDownRight browInnerUp browOuterUpLeft browOuterUpRight cheekPuff cheekSquintLeft "
-    "cheekSquintRight eyeBlinkLeft eyeBlinkRight eyeLookDownLeft eyeLookDownRight eyeLookInLeft eyeLookInRight "
-    "eyeLookOutLeft eyeLookOutRight eyeLookUpLeft eyeLookUpRight eyeSquintLeft eyeSquintRight eyeWideLeft "
-    "eyeWideRight jawForward jawLeft jawOpen jawRight mouthClose mouthDimpleLeft mouthDimpleRight mouthFrownLeft "
-    "mouthFrownRight mouthFunnel mouthLeft mouthLowerDownLeft mouthLowerDownRight mouthPressLeft mouthPressRight "
-    "mouthPucker mouthRight mouthRollLower mouthRollUpper mouthShrugLower mouthShrugUpper mouthSmileLeft "
-    "mouthSmileRight mouthStretchLeft mouthStretchRight mouthUpperUpLeft mouthUpperUpRight noseSneerLeft "
-    "noseSneerRight tongueOut"
-).split()
 _ARKIT_LOWER = {n.lower(): n for n in ARKIT_NAMES}
 
 
