@@ -136,7 +136,8 @@ def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+    # TOML has inf and nan; either would turn a rule's result (and so the pose) into NaN.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class _Reader:
@@ -185,7 +186,7 @@ class _Reader:
         signals: dict[str, Rule] = {}
         for sname, body in self.table(data.get("signals", {}), "signals").items():
             table = f"signals.{sname}"
-            if sname.lower() in _ARKIT_LOWER or sname in ANGLE_INPUTS:
+            if sname.lower() in _ARKIT_LOWER or sname.lower() in ANGLE_INPUTS:
                 raise self.fail(table, None, "a signal may not take the name of a blendshape or angle input")
             signals[sname.lower()] = self.rule(body, table, (-1.0, 1.0), known_signals=tuple(signals))
         parameters: dict[str, Rule] = {}
