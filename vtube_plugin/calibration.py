@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
-from vtube_plugin.config_dir import config_dir
+from vtube_plugin.config_dir import CONFIG_ENV, config_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.sources.frame import FaceFrame
 
@@ -97,8 +97,12 @@ def calibration_path(source: str, profile: str) -> Path:
 
 def save_calibration(calibration: Calibration, source: str, profile: str) -> Path:
     path = calibration_path(source, profile)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(calibration.to_dict(), indent=1), encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(calibration.to_dict(), indent=1), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot save the calibration to {path} ({exc.strerror or exc}); "
+                        f"set {CONFIG_ENV} to a folder you can write to") from None
     return path
 
 
