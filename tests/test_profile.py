@@ -99,6 +99,16 @@ def test_a_gain_of_the_wrong_type(tmp_path):
     assert "[parameters.mouth_aaa] gain: must be a number, got 'high'" in message
 
 
+def test_an_infinite_gain_is_not_a_number(tmp_path):
+    message = error(tmp_path, "[parameters.mouth_aaa]\ninputs = { jawOpen = 1 }\ngain = inf\n")
+    assert "[parameters.mouth_aaa] gain: must be a number, got inf" in message
+
+
+def test_a_signal_may_not_shadow_an_angle_input_in_any_case(tmp_path):
+    message = error(tmp_path, "[signals.Head_Yaw]\ninputs = { jawOpen = 1 }\n")
+    assert "[signals.Head_Yaw]: a signal may not take the name of a blendshape or angle input" in message
+
+
 def test_a_weight_of_the_wrong_type(tmp_path):
     message = error(tmp_path, '[parameters.mouth_aaa]\ninputs = { jawOpen = true }\n')
     assert "[parameters.mouth_aaa] inputs.jawOpen: weight must be a number" in message

@@ -40,6 +40,42 @@ def test_calibrate_needs_a_tracker(capsys):
     assert code == 2 and "--source none has nothing to calibrate" in out
 
 
+def test_a_wrong_option_after_the_source_name_is_refused_while_parsing(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", "--source", "vmc:colour=red"])
+    assert exit_.value.code == 2
+    assert "vmc: 'colour=red' is not an option of this source. Options: port=, host=" in capsys.readouterr().err
+
+
+def test_calibrate_listens_where_the_source_text_says(capsys, tmp_path):
+    import socket
+    import threading
+
+    from vmc_packets import blend
+
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    stop = threading.Event()
+
+    def tracker():  # a VMC sender that keeps sending until calibrate has what it needs
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
+            while not stop.wait(0.01):
+                out.sendto(blend({"Blink": 0.3}), ("127.0.0.1", port))
+
+    sender = threading.Thread(target=tracker, daemon=True)
+    sender.start()
+    try:
+        code, out = vtube(capsys, "calibrate", "--source", f"vmc:port={port},host=127.0.0.1", "--frames", "3",
+                          "--delay", "0", "--timeout", "60")
+    finally:
+        stop.set()
+        sender.join()
+    assert code == 0, out
+    assert json.loads((tmp_path / "config" / "calibration" / "vmc-vrm.json").read_text())["blendshapes"]["blink"] == pytest.approx(0.3)
+
+
 def test_calibrate_reset_forgets_the_stored_calibration(capsys, tmp_path):
     from vtube_plugin.calibration import Calibration, calibration_path, save_calibration
 

@@ -216,6 +216,23 @@ def test_q_stops_and_c_calibrates_the_neutral_face(tmp_path):
     assert rows[-1]["pose"]["head_y"] == pytest.approx(0.0, abs=1e-3)
 
 
+def test_a_calibration_that_cannot_be_saved_still_applies_and_the_stream_goes_on(tmp_path, monkeypatch):
+    from vtube_plugin.calibration import save_calibration
+
+    (tmp_path / "config").write_text("a file where the config folder should be", encoding="utf-8")
+    monkeypatch.setenv("VTUBE_PLUGIN_CONFIG", str(tmp_path / "config"))
+    clock = LoopClock()
+    out = io.StringIO()
+    source = ScriptedSource(clock, lambda t: {"eyeBlinkLeft": 0.4})
+    loop = make_loop(clock, source, tmp_path, console=TypedCommands("c"), calibration_frames=10,
+                     on_calibrated=lambda cal: str(save_calibration(cal, "scripted", "arkit")), max_frames=2 * FPS)
+    loop.status.stream = out
+    summary = loop.run()
+    assert summary.stopped_by == "max-frames" and summary.frames == 2 * FPS
+    assert loop.mapper.calibration is not None and loop.mapper.calibration.frames == 10
+    assert "calibrated for this session only: cannot save the calibration to" in out.getvalue()
+
+
 def test_the_status_line_is_one_line_rewritten_in_place(tmp_path):
     clock = LoopClock()
     out = io.StringIO()

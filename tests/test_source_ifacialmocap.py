@@ -77,6 +77,13 @@ def test_the_start_string_is_sent_again_when_the_stream_stops(phone):
         assert first == again
 
 
+def test_a_resend_interval_of_zero_is_a_clear_error():
+    from vtube_plugin.sources import open_source
+
+    with pytest.raises(UserError, match="ifacialmocap: resend_after must be more than 0 seconds, got 0"):
+        open_source("ifacialmocap:resend_after=0")
+
+
 def test_a_phone_name_that_does_not_resolve_is_a_clear_error():
     with pytest.raises(UserError, match="IP address iFacialMocap shows"):
         IFacialMocapSource(phone="no-such-phone.invalid", port=0, host="127.0.0.1").start()

@@ -123,8 +123,10 @@ def test_a_video_file_plays_through_the_capture_path(tmp_path, astronaut, still)
 
 
 def test_a_camera_that_cannot_be_opened_is_a_clear_error():
+    source = WebcamSource(device=47)
     with pytest.raises(UserError, match="could not open camera 47.*another index"):
-        WebcamSource(device=47).start()
+        source.start()
+    assert source._capture is None and source._tracker is None  # the capture and the landmarker were released
 
 
 def test_a_missing_video_file_is_a_clear_error(tmp_path):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
-from vtube_plugin.config_dir import config_dir
+from vtube_plugin.config_dir import CONFIG_ENV, config_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.sources.frame import FaceFrame
 
@@ -19,7 +19,8 @@ from vtube_plugin.sources.frame import FaceFrame
 _MIN_RANGE = 0.05
 
 
-def _mean(rows: list[tuple[float, ...]]) -> tuple[float, ...] | None:
+def mean_angles(rows: list[tuple[float, ...]]) -> tuple[float, ...] | None:
+    """The element-wise mean of angle tuples (head or eyes), or None when there are none."""
     if not rows:
         return None
     return tuple(sum(r[i] for r in rows) / len(rows) for i in range(len(rows[0])))
@@ -49,9 +50,9 @@ class Calibration:
                 sums.setdefault(name, []).append(value)
         return cls(
             blendshapes={name: sum(v) / len(v) for name, v in sums.items()},
-            head=_mean([f.head for f in frames if f.head is not None]),  # type: ignore[arg-type]
-            left_eye=_mean([f.left_eye for f in frames if f.left_eye is not None]),  # type: ignore[arg-type]
-            right_eye=_mean([f.right_eye for f in frames if f.right_eye is not None]),  # type: ignore[arg-type]
+            head=mean_angles([f.head for f in frames if f.head is not None]),  # type: ignore[arg-type]
+            left_eye=mean_angles([f.left_eye for f in frames if f.left_eye is not None]),  # type: ignore[arg-type]
+            right_eye=mean_angles([f.right_eye for f in frames if f.right_eye is not None]),  # type: ignore[arg-type]
             frames=len(frames),
         )
 
@@ -97,8 +98,12 @@ def calibration_path(source: str, profile: str) -> Path:
 
 def save_calibration(calibration: Calibration, source: str, profile: str) -> Path:
     path = calibration_path(source, profile)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(calibration.to_dict(), indent=1), encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(calibration.to_dict(), indent=1), encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot save the calibration to {path} ({exc.strerror or exc}); "
+                        f"set {CONFIG_ENV} to a folder you can write to") from None
     return path
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vtube_plugin.calibration import Calibration
+from vtube_plugin.calibration import Calibration, mean_angles
 from vtube_plugin.pose import BY_NAME, PARAMETERS, THA3_SIZE, Pose
 from vtube_plugin.profile import Profile, Rule
 from vtube_plugin.smoothing import PoseSmoother
@@ -18,19 +18,12 @@ _LOW = np.array([p.minimum for p in PARAMETERS], dtype=np.float32)
 _HIGH = np.array([p.maximum for p in PARAMETERS], dtype=np.float32)
 
 
-def _mean_angles(a: tuple[float, ...] | None, b: tuple[float, ...] | None) -> tuple[float, ...] | None:
-    present = [x for x in (a, b) if x is not None]
-    if not present:
-        return None
-    return tuple(sum(v[i] for v in present) / len(present) for i in range(2))
-
-
 def frame_inputs(frame: FaceFrame) -> dict[str, float]:
     """Everything a rule can read from one frame: lower-case blendshape names plus the angle inputs."""
     values = {name.lower(): float(v) for name, v in frame.blendshapes.items()}
     if frame.head is not None:
         values["head_pitch"], values["head_yaw"], values["head_roll"] = (float(v) for v in frame.head)
-    eyes = _mean_angles(frame.left_eye, frame.right_eye)
+    eyes = mean_angles([e for e in (frame.left_eye, frame.right_eye) if e is not None])
     if eyes is not None:
         values["eye_pitch"], values["eye_yaw"] = eyes
     return values

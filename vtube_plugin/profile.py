@@ -17,6 +17,7 @@ from vtube_plugin.config_dir import config_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, GROUPS, NAMES
 from vtube_plugin.smoothing import OneEuroSettings
+from vtube_plugin.sources.names import ARKIT_NAMES
 from vtube_plugin.user_files import read_toml
 
 CURVES = ("linear", "smoothstep", "pow")
@@ -25,17 +26,6 @@ ANGLES = ("pitch", "yaw", "roll")
 # Angle inputs (degrees, after calibration) any rule may read besides blendshapes and signals.
 ANGLE_INPUTS = ("head_pitch", "head_yaw", "head_roll", "eye_pitch", "eye_yaw")
 HEAD_PARAMETERS = ("head_x", "head_y", "neck_z", "body_y", "body_z")
-IRIS_PARAMETERS = ("iris_rotation_x", "iris_rotation_y")
-ARKIT_NAMES = (
-    "browDownLeft browDownRight browInnerUp browOuterUpLeft browOuterUpRight cheekPuff cheekSquintLeft "
-    "cheekSquintRight eyeBlinkLeft eyeBlinkRight eyeLookDownLeft eyeLookDownRight eyeLookInLeft eyeLookInRight "
-    "eyeLookOutLeft eyeLookOutRight eyeLookUpLeft eyeLookUpRight eyeSquintLeft eyeSquintRight eyeWideLeft "
-    "eyeWideRight jawForward jawLeft jawOpen jawRight mouthClose mouthDimpleLeft mouthDimpleRight mouthFrownLeft "
-    "mouthFrownRight mouthFunnel mouthLeft mouthLowerDownLeft mouthLowerDownRight mouthPressLeft mouthPressRight "
-    "mouthPucker mouthRight mouthRollLower mouthRollUpper mouthShrugLower mouthShrugUpper mouthSmileLeft "
-    "mouthSmileRight mouthStretchLeft mouthStretchRight mouthUpperUpLeft mouthUpperUpRight noseSneerLeft "
-    "noseSneerRight tongueOut"
-).split()
 _ARKIT_LOWER = {n.lower(): n for n in ARKIT_NAMES}
 
 
@@ -146,7 +136,8 @@ def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+    # TOML has inf and nan; either would turn a rule's result (and so the pose) into NaN.
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class _Reader:
@@ -195,7 +186,7 @@ class _Reader:
         signals: dict[str, Rule] = {}
         for sname, body in self.table(data.get("signals", {}), "signals").items():
             table = f"signals.{sname}"
-            if sname.lower() in _ARKIT_LOWER or sname in ANGLE_INPUTS:
+            if sname.lower() in _ARKIT_LOWER or sname.lower() in ANGLE_INPUTS:
                 raise self.fail(table, None, "a signal may not take the name of a blendshape or angle input")
             signals[sname.lower()] = self.rule(body, table, (-1.0, 1.0), known_signals=tuple(signals))
         parameters: dict[str, Rule] = {}

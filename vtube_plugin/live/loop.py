@@ -16,6 +16,7 @@ from typing import Callable, Protocol, Sequence, TextIO
 import numpy as np
 
 from vtube_plugin.calibration import Calibration, NeutralCapture
+from vtube_plugin.errors import UserError
 from vtube_plugin.live.console import HELP, ConsoleCommands
 from vtube_plugin.live.pacing import Pacer
 from vtube_plugin.live.recorder import PoseRecorder
@@ -131,7 +132,11 @@ class LiveLoop:
             return
         self._capture = None
         self.mapper.calibration = calibration
-        where = self.on_calibrated(calibration) if self.on_calibrated else None
+        try:
+            where = self.on_calibrated(calibration) if self.on_calibrated else None
+        except UserError as err:  # a config folder we cannot write must not end the stream
+            self.status.message(f"calibrated for this session only: {err}")
+            return
         self.status.message("calibrated" + (f": saved to {where}" if where else ""))
 
     # --- the loop -----------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def parse_size(spec: str) -> tuple[int, int]:
 def _background_canvas(background: Background, size: tuple[int, int]) -> np.ndarray:
     w, h = size
     if background.image is None:
-        return np.broadcast_to(np.array(background.colour, dtype=np.float32), (h, w, 3)).copy()
+        return np.full((h, w, 3), background.colour, dtype=np.uint8)
     try:
         with Image.open(background.image) as im:
             im = im.convert("RGB")
@@ -59,7 +59,7 @@ def _background_canvas(background: Background, size: tuple[int, int]) -> np.ndar
             sw, sh = max(w, round(im.width * scale)), max(h, round(im.height * scale))
             im = im.resize((sw, sh), Image.Resampling.LANCZOS)
             left, top = (sw - w) // 2, (sh - h) // 2
-            return np.asarray(im.crop((left, top, left + w, top + h)), dtype=np.float32)
+            return np.array(im.crop((left, top, left + w, top + h)))
     except OSError as exc:
         raise UserError(f"cannot read the background image {background.image}: {exc}") from None
 
@@ -70,7 +70,7 @@ class Compositor:
     def __init__(self, size: tuple[int, int], background: Background = Background()):
         self.size = size
         self.background = background
-        self._canvas = np.clip(_background_canvas(background, size) + 0.5, 0, 255).astype(np.uint8)
+        self._canvas = _background_canvas(background, size)
         self._frame_shape: tuple[int, ...] | None = None
         self._box = (0, 0, 0, 0)
         self._under: np.ndarray | None = None  # the part of the background behind the frame

@@ -44,10 +44,11 @@ def source_class(name: str) -> type[Source]:
     return getattr(importlib.import_module(module), cls)
 
 
-def open_source(spec: str) -> Source:
-    """A (not yet started) source from `name[:key=value,...]`, e.g. `webcam:device=1,mirror=on`."""
+def parse_source(spec: str) -> tuple[str, dict[str, object]]:
+    """`name[:key=value,...]` -> (name, options converted to the source's types); a UserError for a wrong one."""
     name, _, rest = spec.strip().partition(":")
-    cls = source_class(name.strip().lower())
+    name = name.strip().lower()
+    cls = source_class(name)
     options: dict[str, object] = {}
     for item in filter(None, (p.strip() for p in rest.split(","))):
         key, eq, value = item.partition("=")
@@ -56,7 +57,17 @@ def open_source(spec: str) -> Source:
             known = ", ".join(f"{k}=" for k in cls.OPTIONS)
             raise UserError(f"{name}: '{item}' is not an option of this source. Options: {known}")
         options[key] = _convert(name, key, value.strip(), cls.OPTIONS[key])
+    return name, options
+
+
+def make_source(name: str, options: dict[str, object]) -> Source:
+    """A (not yet started) source; a value the source rejects (ValueError) becomes a UserError."""
     try:
-        return cls(**options)
+        return source_class(name)(**options)
     except ValueError as err:
         raise UserError(f"{name}: {err}") from None
+
+
+def open_source(spec: str) -> Source:
+    """A (not yet started) source from `name[:key=value,...]`, e.g. `webcam:device=1,mirror=on`."""
+    return make_source(*parse_source(spec))

@@ -61,7 +61,8 @@ class Source:
     """Base of every tracking source. Subclasses implement `_open`, `_loop` and `_close`.
 
     `_open` runs in the caller's thread inside `start()`, so a busy port or a missing camera raises a
-    UserError right there; `_loop` runs on the source's own thread until `self._stopping` is set.
+    UserError right there (and `_close` then releases whatever `_open` had got so far); `_loop` runs on
+    the source's own thread until `self._stopping` is set.
     """
 
     name = "source"
@@ -92,7 +93,11 @@ class Source:
         if self._thread is not None:
             return self
         self._stopping.clear()
-        self._open()
+        try:
+            self._open()
+        except BaseException:
+            self._close()
+            raise
         self._thread = threading.Thread(target=self._run, name=f"{self.name}-source", daemon=True)
         self._thread.start()
         return self

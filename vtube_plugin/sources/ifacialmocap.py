@@ -116,6 +116,8 @@ class IFacialMocapSource(UdpSource):
         super().__init__(host, port)
         if version not in (1, 2):
             raise ValueError("version is 1 or 2")
+        if not resend_after > 0:  # 0 would send a start request after every datagram, 60 times a second
+            raise ValueError(f"resend_after must be more than 0 seconds, got {resend_after:g}")
         self.phone = phone
         self.phone_port = phone_port
         self.resend_after = resend_after

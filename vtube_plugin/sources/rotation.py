@@ -50,8 +50,3 @@ def unity_to_person(r: Sequence[Sequence[float]]) -> Matrix:
     s = (-1.0, 1.0, 1.0)
     return tuple(tuple(s[i] * r[i][j] * s[j] for j in range(3)) for i in range(3))  # type: ignore[return-value]
 
-
-def angles_from_unity_quaternion(x: float, y: float, z: float, w: float) -> tuple[float, float, float]:
-    """(pitch, yaw, roll) of a Unity local rotation: +y rotation turns the avatar to its own right (yaw < 0),
-    +x rotation pitches it down (pitch < 0), +z rotation tilts it to its own left (roll > 0)."""
-    return angles_from_matrix(unity_to_person(quaternion_matrix(x, y, z, w)))

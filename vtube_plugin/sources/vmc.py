@@ -6,10 +6,11 @@ a blendshape frame is only complete at Apply), and `/VMC/Ext/Bone/Pos` for Neck,
 RightEye (local rotations, Unity quaternions x, y, z, w). Every other address is ignored.
 
 Head angles: VMC bones are Unity transforms of a humanoid avatar facing +z (left-handed, x right,
-y up). Neck and Head local rotations are composed (neck * head) and converted by
-`rotation.angles_from_unity_quaternion`: a Head turned +30 degrees about Unity's y axis turns the
-avatar to its own right, which is yaw = -30 in FaceFrame's convention (yaw > 0 = toward own left);
-+x about Unity's x axis pitches down (pitch < 0); +z tilts toward the avatar's own left (roll > 0).
+y up). Neck and Head local rotations are composed (neck * head), taken into the person frame by
+`rotation.unity_to_person` and read by `rotation.angles_from_matrix`: a Head turned +30 degrees about
+Unity's y axis turns the avatar to its own right, which is yaw = -30 in FaceFrame's convention (yaw > 0 =
+toward own left); +x about Unity's x axis pitches down (pitch < 0); +z tilts toward the avatar's own
+left (roll > 0).
 Blendshape names are normalised by `names.normalise_name` (ARKit camelCase, VRM 1.0 presets).
 """
 
@@ -60,7 +61,6 @@ class VmcSource(UdpSource):
         self._pending: dict[str, float] = {}  # Blend/Val since the last Apply
         self._committed: dict[str, float] = {}  # the blendshape frame as of the last Apply
         self._bones: dict[str, Matrix] = {}  # Unity-space local rotations of USED_BONES
-        self.sender: tuple | None = None  # who sent the last good datagram (shown to the user)
 
     def _handle(self, data: bytes, sender: tuple) -> None:
         try:
@@ -83,7 +83,6 @@ class VmcSource(UdpSource):
                     changed |= self._bone(message.args)
             except Malformed as bad:
                 self._drop(f"{message.address}: {bad.reason}")
-        self.sender = sender
         if changed:
             self._publish(self._frame())
 

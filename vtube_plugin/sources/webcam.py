@@ -154,16 +154,13 @@ class WebcamSource(Source):
         if self.is_file:
             path = Path(str(self.device)).expanduser()
             if not path.is_file():
-                self._tracker.close()
                 raise UserError(f"device={self.device}: no camera index and no video file there. Use 0 for the first camera.")
-            capture = cv2.VideoCapture(str(path))
+            self._capture = capture = cv2.VideoCapture(str(path))
             what = f"the video file {path}"
         else:
-            capture = cv2.VideoCapture(self.device)
+            self._capture = capture = cv2.VideoCapture(self.device)
             what = f"camera {self.device}"
         if not capture.isOpened():
-            capture.release()
-            self._tracker.close()
             hint = (
                 "Is it a video format OpenCV can read (mp4, avi, mkv)?"
                 if self.is_file
@@ -177,7 +174,6 @@ class WebcamSource(Source):
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
             capture.set(cv2.CAP_PROP_FPS, self.fps)
-        self._capture = capture
 
     def _close(self) -> None:
         if self._capture is not None:
