@@ -16,6 +16,7 @@ import numpy as np
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import NAMES, PARAMETERS, THA3_SIZE, Pose, lerp
+from vtube_plugin.user_files import read_text
 
 _MINIMUM = np.array([p.minimum for p in PARAMETERS], dtype=np.float32)
 _MAXIMUM = np.array([p.maximum for p in PARAMETERS], dtype=np.float32)
@@ -86,12 +87,7 @@ class PoseTrack:
     def read_jsonl(cls, path: str | Path) -> "PoseTrack":
         """Reads a track written by `write_jsonl` or by hand; points at the line of any mistake."""
         path = Path(path)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            raise UserError(f"pose track not found: {path}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read pose track {path}: {exc}") from None
+        lines = read_text(path, "pose track").splitlines()
         times: list[float] = []
         rows: list[np.ndarray] = []
         for number, text in enumerate(lines, start=1):
