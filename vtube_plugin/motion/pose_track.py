@@ -15,11 +15,8 @@ from typing import Iterator
 import numpy as np
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.pose import NAMES, PARAMETERS, THA3_SIZE, Pose, lerp
+from vtube_plugin.pose import MAXIMUM, MINIMUM, NAMES, THA3_SIZE, Pose, lerp
 from vtube_plugin.user_files import read_text
-
-_MINIMUM = np.array([p.minimum for p in PARAMETERS], dtype=np.float32)
-_MAXIMUM = np.array([p.maximum for p in PARAMETERS], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,7 @@ class PoseTrack:
     @classmethod
     def clamped(cls, times: np.ndarray, values: np.ndarray) -> "PoseTrack":
         """A track with every value held inside its parameter's range (NaN from a damaged file becomes 0)."""
-        values = np.clip(np.nan_to_num(values, nan=0.0), _MINIMUM, _MAXIMUM)
+        values = np.clip(np.nan_to_num(values, nan=0.0), MINIMUM, MAXIMUM)
         return cls(np.asarray(times, dtype=np.float64), values.astype(np.float32))
 
     def frame_count(self, fps: float) -> int:
