@@ -23,10 +23,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vtube_plugin.expressions import load_presets
 from vtube_plugin.models import store
 from vtube_plugin.pose import GROUPS, PARAMETERS, Pose
 from vtube_plugin.poser.characters import CharacterShelf
-from vtube_plugin.poser.presets import load_expression_presets, with_expression
+from vtube_plugin.poser.presets import with_expression
 from vtube_plugin.poser.preview import Mailbox, PreviewWorker
 from vtube_plugin.poser.server import PoserApp, PoserServer
 
@@ -264,7 +265,7 @@ def test_upload_with_alpha_is_listed_selected_and_rendered(page, tmp_path):
 
 
 def test_expression_buttons_set_the_sliders_as_the_expression_layer_would(page, poser):
-    presets = load_expression_presets()
+    presets = load_presets()
     buttons = page.locator("#presets button")
     if not presets:
         # With no presets in the file the row stays empty.

@@ -18,7 +18,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import GROUPS, PARAMETERS, THA2_SIZE, THA3_SIZE, Pose
 from vtube_plugin.poser.characters import CharacterShelf
-from vtube_plugin.poser.presets import describe, load_expression_presets, with_expression
+from vtube_plugin.expressions import load_presets
+from vtube_plugin.poser.presets import describe, with_expression
 from vtube_plugin.poser.preview import Frame, PreviewWorker
 
 STATIC_FILES = {"index.html": "text/html", "poser.js": "text/javascript", "poser.css": "text/css"}
@@ -66,13 +67,13 @@ class PoserApp:
 
     def presets(self) -> dict:
         # Read on every page load, so an edited presets file shows after a browser refresh.
-        return {"presets": describe(load_expression_presets(self.expressions))}
+        return {"presets": describe(load_presets(self.expressions))}
 
     def apply_expression(self, body: dict) -> dict:
         values = body.get("pose")
         if not isinstance(values, dict):
             raise UserError("the request must hold a pose: {name: value}")
-        pose = with_expression(Pose.from_dict(values), load_expression_presets(self.expressions), str(body.get("name")))
+        pose = with_expression(Pose.from_dict(values), load_presets(self.expressions), str(body.get("name")))
         return {"pose": pose.to_dict()}
 
     def load_pose(self, text: str) -> dict:
