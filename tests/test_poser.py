@@ -98,6 +98,25 @@ def test_a_busy_port_is_a_user_error_naming_the_port():
     worker.close()
 
 
+def test_a_save_folder_that_cannot_be_made_is_a_user_error_and_leaves_no_file(tmp_path):
+    from vtube_plugin.errors import UserError
+
+    renderer = GatedRenderer()
+    renderer.gate.set()
+    worker = PreviewWorker(renderer, characters=lambda name: np.zeros((4, 4, 4), np.uint8))
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    app = PoserApp(worker, CharacterShelf(4), model="tha3", save_dir=blocker / "poses", default_character=CHARACTER)
+    try:
+        ticket = worker.submit(Pose(), CHARACTER)
+        assert worker.wait_newer(ticket - 1, timeout=60).png is not None
+        with pytest.raises(UserError, match="cannot save to .*not-a-folder.*--save-dir"):
+            app.save(ticket)
+    finally:
+        worker.close()
+    assert list(tmp_path.iterdir()) == [blocker]
+
+
 # --- the page over the real network ---------------------------------------------------------------
 @pytest.fixture(scope="module")
 def poser(tmp_path_factory, tha3_weights_dir):

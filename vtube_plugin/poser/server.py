@@ -101,10 +101,19 @@ class PoserApp:
             raise UserError("that frame is no longer kept; move a slider and save again")
         stem = f"{Path(frame.character).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         with self._save_lock:
-            self.save_dir.mkdir(parents=True, exist_ok=True)
-            png, meta = _free_pair(self.save_dir, stem)
-            png.write_bytes(frame.png)
-            meta.write_text(json.dumps(self.pose_record(frame), indent=2) + "\n", encoding="utf-8")
+            written: list[Path] = []
+            try:
+                self.save_dir.mkdir(parents=True, exist_ok=True)
+                png, meta = _free_pair(self.save_dir, stem)
+                written.append(png)
+                png.write_bytes(frame.png)
+                written.append(meta)
+                meta.write_text(json.dumps(self.pose_record(frame), indent=2) + "\n", encoding="utf-8")
+            except OSError as exc:
+                for path in written:  # a picture without its pose (or half a picture) is no save
+                    path.unlink(missing_ok=True)
+                raise UserError(f"cannot save to {self.save_dir} ({exc.strerror or exc}); "
+                                "start the poser with another --save-dir") from None
             self._saved[png.name] = png
             self._saved[meta.name] = meta
         return {"png": str(png), "json": str(meta), "png_url": f"/saved/{png.name}", "json_url": f"/saved/{meta.name}"}
@@ -271,6 +280,7 @@ class PoserServer:
         try:
             self._http = _HTTPServer((host, port), app)
         except OSError as exc:
+            app.worker.close()  # close() ends the worker with the server; a server that never started must too
             raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port or leave it out") from None
         self._thread: threading.Thread | None = None
 
