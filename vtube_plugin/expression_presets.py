@@ -93,11 +93,6 @@ class Expression:
     offsets: np.ndarray = field(default_factory=lambda: np.zeros(THA3_SIZE, np.float32), repr=False, compare=False)
     owned: np.ndarray = field(default_factory=lambda: np.zeros(THA3_SIZE, bool), repr=False, compare=False)
 
-    @property
-    def owned_names(self) -> tuple[str, ...]:
-        """The parameters this expression replaces (tracking shows through only as it fades)."""
-        return tuple(p.name for p in PARAMETERS if self.owned[p.index])
-
 
 def default_presets_path() -> Path:
     """The user's own file if they made one, else the presets shipped with vtube-plugin."""
