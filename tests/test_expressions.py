@@ -271,6 +271,9 @@ def test_shipped_presets_have_the_seed_papers_expressions():
         ("[happy]\n", "sets nothing"),
         ("[Happy]\npose = { mouth_aaa = 1 }", "lowercase"),
         ("[a]\nkey = \"ctrl+1\"\npose = { mouth_aaa = 1 }\n[b]\nkey = \"1+Ctrl\"\npose = { mouth_aaa = 1 }", "bound to both"),
+        ("[a]\nkey = \"ctrl+1\"\npose = { mouth_aaa = 1 }\n[b]\nkey = \"Control_R+1\"\npose = { mouth_aaa = 1 }",
+         "bound to both"),  # the keyboard hears one chord, so the file must not bind it twice
+        ("[a]\nkey = \"+\"\npose = { mouth_aaa = 1 }", "cannot read the key binding '+'"),
         ("[a]\npose = { mouth_aaa = 1 }\nobs = { scene = 3 }", "obs.scene must be a non-empty name"),
         ("[a]\npose = { mouth_aaa = 1 }\nobs = { show = [{ source = \"x\" }] }", "needs exactly scene and source"),
         ("[defaults]\nfade_in = 0.1\n", "no expressions defined"),

@@ -23,10 +23,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vtube_plugin.expressions import load_presets
 from vtube_plugin.models import store
 from vtube_plugin.pose import GROUPS, PARAMETERS, Pose
 from vtube_plugin.poser.characters import CharacterShelf
-from vtube_plugin.poser.presets import load_expression_presets, with_expression
+from vtube_plugin.poser.presets import with_expression
 from vtube_plugin.poser.preview import Mailbox, PreviewWorker
 from vtube_plugin.poser.server import PoserApp, PoserServer
 
@@ -95,6 +96,25 @@ def test_a_busy_port_is_a_user_error_naming_the_port():
         with pytest.raises(UserError, match=f"127.0.0.1:{port}.*--port"):
             PoserServer(app, port=port)
     worker.close()
+
+
+def test_a_save_folder_that_cannot_be_made_is_a_user_error_and_leaves_no_file(tmp_path):
+    from vtube_plugin.errors import UserError
+
+    renderer = GatedRenderer()
+    renderer.gate.set()
+    worker = PreviewWorker(renderer, characters=lambda name: np.zeros((4, 4, 4), np.uint8))
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    app = PoserApp(worker, CharacterShelf(4), model="tha3", save_dir=blocker / "poses", default_character=CHARACTER)
+    try:
+        ticket = worker.submit(Pose(), CHARACTER)
+        assert worker.wait_newer(ticket - 1, timeout=60).png is not None
+        with pytest.raises(UserError, match="cannot save to .*not-a-folder.*--save-dir"):
+            app.save(ticket)
+    finally:
+        worker.close()
+    assert list(tmp_path.iterdir()) == [blocker]
 
 
 # --- the page over the real network ---------------------------------------------------------------
@@ -264,7 +284,7 @@ def test_upload_with_alpha_is_listed_selected_and_rendered(page, tmp_path):
 
 
 def test_expression_buttons_set_the_sliders_as_the_expression_layer_would(page, poser):
-    presets = load_expression_presets()
+    presets = load_presets()
     buttons = page.locator("#presets button")
     if not presets:
         # With no presets in the file the row stays empty.

@@ -183,6 +183,10 @@ def test_profile_mistakes_name_the_entry():
         parse_profile({"bones": {"頭": {"w": {"parameter": "head_x", "degrees": 15}}}}, "mine.toml")
     with pytest.raises(UserError, match="motion profile not found: nosuch"):
         load_profile("nosuch")
+    with pytest.raises(UserError, match=r'morph "あ": \'\{\'x\': 1\}\' is not a pose parameter'):
+        parse_profile({"morphs": {"あ": [{"x": 1}]}}, "mine.toml")
+    with pytest.raises(UserError, match='morph "あ", gain of mouth_aaa must be a number, got nan'):
+        parse_profile({"morphs": {"あ": {"mouth_aaa": float("nan")}}}, "mine.toml")
 
 
 def test_profile_gains_and_negative_degrees(tmp_path):

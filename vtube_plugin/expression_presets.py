@@ -36,6 +36,10 @@ _EXPRESSION_KEYS = {
 # What [defaults] may set for every expression (the rest is per expression).
 _DEFAULT_KEYS = {"mode", "duration", "fade_in", "fade_out", "priority", "strength", "exclusive", "keep"}
 _OBS_KEYS = {"scene", "show", "hide", "filters"}
+# Keyboard libraries name one key several ways (pynput: ctrl_l, ctrl_r; users: control, ctrl).
+_KEY_SIDES = ("_l", "_r", "_gr")
+_KEY_ALIASES = {"control": "ctrl", "option": "alt", "win": "cmd", "super": "cmd", "meta": "cmd", "return": "enter",
+                "escape": "esc"}
 
 
 @dataclass(frozen=True)
@@ -89,11 +93,6 @@ class Expression:
     offsets: np.ndarray = field(default_factory=lambda: np.zeros(THA3_SIZE, np.float32), repr=False, compare=False)
     owned: np.ndarray = field(default_factory=lambda: np.zeros(THA3_SIZE, bool), repr=False, compare=False)
 
-    @property
-    def owned_names(self) -> tuple[str, ...]:
-        """The parameters this expression replaces (tracking shows through only as it fades)."""
-        return tuple(p.name for p in PARAMETERS if self.owned[p.index])
-
 
 def default_presets_path() -> Path:
     """The user's own file if they made one, else the presets shipped with vtube-plugin."""
@@ -136,14 +135,27 @@ def parse_presets(data: Mapping[str, Any], where: str = "expression presets") ->
     keys: dict[str, str] = {}
     for expr in presets.values():
         if expr.key is not None:
-            other = keys.setdefault(_normalise_key(expr.key), expr.name)
+            other = keys.setdefault(parse_chord(expr.key), expr.name)
             if other != expr.name:
                 raise UserError(f"{where}: key '{expr.key}' is bound to both '{other}' and '{expr.name}'")
     return presets
 
 
-def _normalise_key(key: str) -> str:
-    return "+".join(sorted(part.strip().lower() for part in key.split("+")))
+def key_name(name: str) -> str:
+    """One spelling per key: `Ctrl_L` -> `ctrl`, `A` -> `a`."""
+    name = name.strip().lower()
+    for side in _KEY_SIDES:
+        if len(name) > len(side) and name.endswith(side):
+            name = name[: -len(side)]
+    return _KEY_ALIASES.get(name, name)
+
+
+def parse_chord(spec: str) -> frozenset[str]:
+    """The keys of a binding such as "ctrl+alt+1", spelled as `key_name` spells them."""
+    keys = frozenset(key_name(part) for part in spec.split("+") if part.strip())
+    if not keys:
+        raise UserError(f"cannot read the key binding {spec!r}; write it like \"ctrl+alt+1\"")
+    return keys
 
 
 def _parse_expression(name: str, own: dict[str, Any], defaults: dict[str, Any], where: str) -> Expression:
@@ -191,8 +203,13 @@ def _parse_expression(name: str, own: dict[str, Any], defaults: dict[str, Any], 
     keep = _mask(table.get("keep", []), at)
 
     key = table.get("key")
-    if key is not None and (not isinstance(key, str) or not key.strip()):
-        raise UserError(f"{at}: key must be text such as \"ctrl+alt+1\"")
+    if key is not None:
+        if not isinstance(key, str):
+            raise UserError(f"{at}: key must be text such as \"ctrl+alt+1\"")
+        try:
+            parse_chord(key)  # here, not when the hotkeys start: a key of "+" is a mistake in this file
+        except UserError as err:
+            raise UserError(f"{at}: {err}") from None
     description = table.get("description", "")
     if not isinstance(description, str):
         raise UserError(f"{at}: description must be text")

@@ -23,15 +23,12 @@ from vtube_plugin.expression_presets import (  # re-exported: one import for use
     parse_presets,
     shipped_presets_path,
 )
-from vtube_plugin.pose import PARAMETERS, Pose
+from vtube_plugin.pose import MAXIMUM, MINIMUM, Pose
 
 __all__ = ["MODES", "Expression", "ExpressionLayer", "ObsActions", "default_presets_path", "load_presets",
            "parse_presets", "shipped_presets_path", "smoothstep"]
 
 Listener = Callable[[str, bool], None]  # (expression name, now on?) called on every on/off change
-
-_MINIMUM = np.array([p.minimum for p in PARAMETERS], np.float32)
-_MAXIMUM = np.array([p.maximum for p in PARAMETERS], np.float32)
 
 
 def smoothstep(x: float) -> float:
@@ -138,7 +135,7 @@ class ExpressionLayer:
             b = np.float32(smoothstep(weight) * expr.strength)
             values = np.where(expr.owned, values + (expr.targets - values) * b, values)
             values = values + expr.offsets * b
-        return Pose(np.clip(values, _MINIMUM, _MAXIMUM))
+        return Pose(np.clip(values, MINIMUM, MAXIMUM))
 
     # --- listeners and attached services ------------------------------------------------------
     def add_listener(self, listener: Listener) -> None:

@@ -10,27 +10,10 @@ import sys
 from typing import TextIO
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.expression_presets import key_name, parse_chord  # one key spelling for the file and the keyboard
 from vtube_plugin.expressions import ExpressionLayer
 
-_SIDES = ("_l", "_r", "_gr")
-_ALIASES = {"control": "ctrl", "option": "alt", "win": "cmd", "super": "cmd", "meta": "cmd", "return": "enter",
-            "escape": "esc"}
-
-
-def key_name(name: str) -> str:
-    """One spelling per key: `Ctrl_L` -> `ctrl`, `A` -> `a`."""
-    name = name.strip().lower()
-    for side in _SIDES:
-        if len(name) > len(side) and name.endswith(side):
-            name = name[: -len(side)]
-    return _ALIASES.get(name, name)
-
-
-def parse_chord(spec: str) -> frozenset[str]:
-    keys = frozenset(key_name(part) for part in spec.split("+") if part.strip())
-    if not keys:
-        raise UserError(f"cannot read the key binding {spec!r}; write it like \"ctrl+alt+1\"")
-    return keys
+__all__ = ["KeyChords", "KeyboardInput", "key_name", "parse_chord", "start_key_input"]
 
 
 class KeyChords:

@@ -60,6 +60,10 @@ NAMES: tuple[str, ...] = tuple(p.name for p in PARAMETERS)
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(p.group for p in PARAMETERS))
 THA2_SIZE = 42  # THA2 takes the first 42; THA3 all 45
 THA3_SIZE = len(PARAMETERS)
+# Every parameter's range in pose order, for clamping a whole array of values at once.
+MINIMUM = np.array([p.minimum for p in PARAMETERS], dtype=np.float32)
+MAXIMUM = np.array([p.maximum for p in PARAMETERS], dtype=np.float32)
+MINIMUM.flags.writeable = MAXIMUM.flags.writeable = False  # shared by every importer
 
 # The slices each network stage reads, shared by THA2 and THA3 (THA3's rotation slice runs to 45).
 EYEBROW_SLICE = slice(0, 12)

@@ -1,4 +1,4 @@
-"""Reading a user's TOML or JSON file, with one wording for every way it can fail."""
+"""Reading a user's file (TOML, JSON or plain text), with one wording for every way it can fail."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
-def _read_text(path: Path, what: str) -> str:
+def read_text(path: Path, what: str) -> str:
+    """The file's UTF-8 text; `what` names it in messages ("pose track")."""
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -30,13 +31,13 @@ def read_toml(path: Path, what: str, missing_ok: bool = False) -> dict[str, Any]
     if missing_ok and not path.exists():
         return {}
     try:
-        return tomllib.loads(_read_text(path, what))
+        return tomllib.loads(read_text(path, what))
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{what} {path} is not valid TOML: {exc}") from None
 
 
 def read_json(path: Path, what: str) -> Any:
     try:
-        return json.loads(_read_text(path, what))
+        return json.loads(read_text(path, what))
     except ValueError as exc:
         raise UserError(f"{what} {path} is not valid JSON: {exc}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from vtube_plugin.cli.expression_options import add_obs_options, add_presets_option, obs_settings_from_args
+from vtube_plugin.errors import UserError
 
 
 def add_parser(subparsers) -> None:
@@ -24,6 +25,7 @@ def add_parser(subparsers) -> None:
 def run_setup(args: argparse.Namespace) -> int:
     from vtube_plugin.expressions import load_presets
     from vtube_plugin.obs import SCENE, open_requests, setup_expressions
+    from vtube_plugin.obs.connection import describe_failure, is_request_failure
 
     presets = load_presets(args.expressions)
     settings = obs_settings_from_args(args)
@@ -31,6 +33,13 @@ def run_setup(args: argparse.Namespace) -> int:
     try:
         for line in setup_expressions(requests, presets):
             print(line)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - OBS closing or refusing mid-setup is news for the user, not a traceback
+        if is_request_failure(exc):
+            raise UserError(f"OBS refused part of the setup ({exc}); what it created so far stays in OBS, and running "
+                            "`vtube-plugin obs setup` again finishes the rest") from None
+        raise describe_failure(exc, settings) from None
     finally:
         requests.disconnect()
     print(f"done: in OBS, bind keys under File > Settings > Hotkeys > '{SCENE}' (Show/Hide 'expression: NAME')")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vtube_plugin.cli.common import add_renderer_options, renderer_from_args
+from vtube_plugin.cli.common import add_renderer_options, load_character_for, renderer_from_args
 
 
 def _fps(text: str) -> float:
@@ -43,12 +43,10 @@ def open_video(args: argparse.Namespace):
 
 def render_from_args(args: argparse.Namespace, track, writer) -> None:
     """Loads the renderer and the character the options name and renders `track` into `writer`."""
-    from vtube_plugin.character import load_character
-    from vtube_plugin.models.store import sample_character
     from vtube_plugin.motion.render import render_video
 
     renderer = renderer_from_args(args)
-    character = load_character(args.character or sample_character(), renderer.size)
+    character = load_character_for(args.character, renderer.size)
     frames = render_video(track, renderer, character, writer, progress=not args.no_progress)
     print(f"wrote {args.output}: {frames} frames, {frames / args.fps:.2f} s at {args.fps:g} fps")
 

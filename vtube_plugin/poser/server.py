@@ -18,7 +18,8 @@ from urllib.parse import parse_qs, unquote, urlparse
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import GROUPS, PARAMETERS, THA2_SIZE, THA3_SIZE, Pose
 from vtube_plugin.poser.characters import CharacterShelf
-from vtube_plugin.poser.presets import describe, load_expression_presets, with_expression
+from vtube_plugin.expressions import load_presets
+from vtube_plugin.poser.presets import describe, with_expression
 from vtube_plugin.poser.preview import Frame, PreviewWorker
 
 STATIC_FILES = {"index.html": "text/html", "poser.js": "text/javascript", "poser.css": "text/css"}
@@ -66,13 +67,13 @@ class PoserApp:
 
     def presets(self) -> dict:
         # Read on every page load, so an edited presets file shows after a browser refresh.
-        return {"presets": describe(load_expression_presets(self.expressions))}
+        return {"presets": describe(load_presets(self.expressions))}
 
     def apply_expression(self, body: dict) -> dict:
         values = body.get("pose")
         if not isinstance(values, dict):
             raise UserError("the request must hold a pose: {name: value}")
-        pose = with_expression(Pose.from_dict(values), load_expression_presets(self.expressions), str(body.get("name")))
+        pose = with_expression(Pose.from_dict(values), load_presets(self.expressions), str(body.get("name")))
         return {"pose": pose.to_dict()}
 
     def load_pose(self, text: str) -> dict:
@@ -100,10 +101,19 @@ class PoserApp:
             raise UserError("that frame is no longer kept; move a slider and save again")
         stem = f"{Path(frame.character).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
         with self._save_lock:
-            self.save_dir.mkdir(parents=True, exist_ok=True)
-            png, meta = _free_pair(self.save_dir, stem)
-            png.write_bytes(frame.png)
-            meta.write_text(json.dumps(self.pose_record(frame), indent=2) + "\n", encoding="utf-8")
+            written: list[Path] = []
+            try:
+                self.save_dir.mkdir(parents=True, exist_ok=True)
+                png, meta = _free_pair(self.save_dir, stem)
+                written.append(png)
+                png.write_bytes(frame.png)
+                written.append(meta)
+                meta.write_text(json.dumps(self.pose_record(frame), indent=2) + "\n", encoding="utf-8")
+            except OSError as exc:
+                for path in written:  # a picture without its pose (or half a picture) is no save
+                    path.unlink(missing_ok=True)
+                raise UserError(f"cannot save to {self.save_dir} ({exc.strerror or exc}); "
+                                "start the poser with another --save-dir") from None
             self._saved[png.name] = png
             self._saved[meta.name] = meta
         return {"png": str(png), "json": str(meta), "png_url": f"/saved/{png.name}", "json_url": f"/saved/{meta.name}"}
@@ -270,6 +280,7 @@ class PoserServer:
         try:
             self._http = _HTTPServer((host, port), app)
         except OSError as exc:
+            app.worker.close()  # close() ends the worker with the server; a server that never started must too
             raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port or leave it out") from None
         self._thread: threading.Thread | None = None
 
