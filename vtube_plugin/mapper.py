@@ -9,13 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from vtube_plugin.calibration import Calibration, mean_angles
-from vtube_plugin.pose import BY_NAME, PARAMETERS, THA3_SIZE, Pose
+from vtube_plugin.pose import BY_NAME, MAXIMUM, MINIMUM, THA3_SIZE, Pose
 from vtube_plugin.profile import Profile, Rule
 from vtube_plugin.smoothing import PoseSmoother
 from vtube_plugin.sources.frame import FaceFrame
 
-_LOW = np.array([p.minimum for p in PARAMETERS], dtype=np.float32)
-_HIGH = np.array([p.maximum for p in PARAMETERS], dtype=np.float32)
 
 
 def frame_inputs(frame: FaceFrame) -> dict[str, float]:
@@ -63,7 +61,7 @@ class Mapper:
             rules.update(self._iris_from_angles)
         for name, rule in rules.items():
             pose[BY_NAME[name].index] = rule.evaluate(values)
-        return Pose(np.clip(pose, _LOW, _HIGH))
+        return Pose(np.clip(pose, MINIMUM, MAXIMUM))
 
     def __call__(self, frame: FaceFrame) -> Pose:
         """Smoothed on the frame's own timestamps; the same frame twice gives the same pose."""

@@ -21,13 +21,12 @@ import torch
 from tqdm import tqdm
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.pose import BY_NAME, PARAMETERS, THA3_SIZE
+from vtube_plugin.pose import BY_NAME, MAXIMUM, MINIMUM, THA3_SIZE
 
 
 def all_groups_sequence(frames: int, seed: int = 1) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    low = np.array([p.minimum for p in PARAMETERS], np.float32)
-    return [(low + rng.random(THA3_SIZE).astype(np.float32) * (1 - low)) * 0.8 for _ in range(frames)]
+    return [(MINIMUM + rng.random(THA3_SIZE).astype(np.float32) * (MAXIMUM - MINIMUM)) * 0.8 for _ in range(frames)]
 
 
 def head_only_sequence(frames: int) -> list[np.ndarray]:
