@@ -224,3 +224,17 @@ def test_the_renderer_is_told_how_to_get_missing_weights(tmp_path, monkeypatch):
 
     assert str(caught.value).startswith(f"THA3 weights not found in {tmp_path / 'tha3/separable_float'}")
     assert "run `vtube-plugin models fetch`" in str(caught.value)
+
+
+def test_a_full_disk_is_named_and_leaves_nothing_behind(tmp_path):
+    import errno
+
+    from vtube_plugin.models.fetch import _install_file
+
+    def write(handle):
+        handle.write(b"x" * 100)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(UserError, match="free some disk space or choose another folder with --cache-dir"):
+        _install_file(tmp_path / "editor.pt", write)
+    assert list(tmp_path.iterdir()) == []

