@@ -102,3 +102,20 @@ def test_run_with_the_real_renderer_writes_a_video_and_the_poses(capsys, tmp_pat
     assert not (face[1] > 200 and face[0] < 60)  # the character's face, not background
     rows = [json.loads(line) for line in poses.read_text(encoding="utf-8").splitlines()]
     assert len(rows) == 3 and all(v == 0.0 for v in rows[0]["pose"].values())
+
+
+def test_output_folder_and_background_picture_are_checked_before_the_model_loads(tmp_path, capsys, monkeypatch):
+    import vtube_plugin.cli.common as common
+
+    def no_model(args):  # reaching the model load would mean the mistakes were found too late
+        raise AssertionError("the renderer was loaded")
+
+    monkeypatch.setattr(common, "renderer_from_args", no_model)
+    monkeypatch.setattr("vtube_plugin.cli.run.renderer_from_args", no_model)
+    code, out = vtube(capsys, "run", "--source", "none", "--output", f"file:{tmp_path / 'missing' / 'x.mp4'}")
+    assert code == 2 and "does not exist" in out
+    broken = tmp_path / "bg.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    code, out = vtube(capsys, "run", "--source", "none", "--background", str(broken), "--output",
+                      f"file:{tmp_path / 'x.mp4'}")
+    assert code == 2 and "cannot read the background image" in out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from vtube_plugin.errors import UserError
 from vtube_plugin.sinks.compose import Background
 
@@ -19,6 +21,9 @@ def parse_output(spec: str) -> tuple[str, str]:
             raise UserError("--output file: needs a path, for example --output file:stream.mp4")
         if not rest.lower().endswith((".mp4", ".webm")):
             raise UserError(f"--output {spec}: the file must end in .mp4 or .webm")
+        folder = Path(rest).expanduser().parent
+        if not folder.is_dir():  # said now, not after the slow model load
+            raise UserError(f"--output {spec}: the folder {folder} does not exist")
         return kind, rest
     raise UserError(f"--output '{spec}' is not one of: {OUTPUT_HELP}")
 

@@ -29,7 +29,9 @@ def parse_background(spec: str) -> Background:
     """What a user types after --background: an image file, else a colour."""
     path = Path(spec.strip()).expanduser()
     if path.is_file():
-        return Background(image=path)
+        background = Background(image=path)
+        _background_canvas(background, (16, 16))  # an unreadable picture is said now, not after the model loads
+        return background
     try:
         return Background(colour=parse_colour(spec))
     except UserError:
