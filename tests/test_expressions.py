@@ -266,6 +266,7 @@ def test_shipped_presets_have_the_seed_papers_expressions():
         ("[wow]\nmode = \"one-shot\"\npose = { mouth_aaa = 1 }", "needs duration"),
         ("[happy]\nduration = 2\npose = { mouth_aaa = 1 }", "duration only applies to mode = \"one-shot\""),
         ("[happy]\nfade_in = -1\npose = { mouth_aaa = 1 }", "fade_in must be 0 or more seconds"),
+        ("[happy]\nfade_in = nan\npose = { mouth_aaa = 1 }", "fade_in must be a number, got nan"),
         ("[happy]\nfadein = 1\npose = { mouth_aaa = 1 }", "Did you mean 'fade_in'?"),
         ("[happy]\nkeep = [\"blinking\"]\npose = { mouth_aaa = 1 }", "cannot keep 'blinking'"),
         ("[happy]\n", "sets nothing"),

@@ -17,7 +17,7 @@ import numpy as np
 from vtube_plugin.bundled import profiles_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, GROUPS, NAMES, PARAMETERS, THA3_SIZE
-from vtube_plugin.user_files import read_toml
+from vtube_plugin.user_files import is_number, read_toml
 
 MODES = ("toggle", "hold", "one-shot")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -236,7 +236,7 @@ def _parse_expression(name: str, own: dict[str, Any], defaults: dict[str, Any], 
 
 def _number(table: Mapping[str, Any], key: str, default: float, at: str) -> float:
     value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not is_number(value):
         raise UserError(f"{at}: {key} must be a number, got {value!r}")
     return float(value)
 

@@ -18,7 +18,7 @@ from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, GROUPS, NAMES
 from vtube_plugin.smoothing import OneEuroSettings
 from vtube_plugin.sources.names import ARKIT_NAMES
-from vtube_plugin.user_files import read_toml
+from vtube_plugin.user_files import is_number, read_toml
 
 CURVES = ("linear", "smoothstep", "pow")
 COMBINES = ("sum", "max")
@@ -135,11 +135,6 @@ def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
     return f" Did you mean {', '.join(close)}?" if close else ""
 
 
-def _is_number(value: Any) -> bool:
-    # TOML has inf and nan; either would turn a rule's result (and so the pose) into NaN.
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 class _Reader:
     def __init__(self, path: Path):
         self.path = path
@@ -161,7 +156,7 @@ class _Reader:
     def number(self, data: dict, table: str, key: str, default: float, *, minimum: float | None = None,
                positive: bool = False) -> float:
         value = data.get(key, default)
-        if not _is_number(value):
+        if not is_number(value):
             raise self.fail(table, key, f"must be a number, got {value!r}")
         if positive and value <= 0:
             raise self.fail(table, key, f"must be greater than 0, got {value!r}")
@@ -211,7 +206,7 @@ class _Reader:
             raise self.fail(table, "inputs", "missing: give a table of input name = weight, e.g. { jawOpen = 1.0 }")
         inputs = []
         for name, weight in self.table(body["inputs"], table, "inputs").items():
-            if not _is_number(weight):
+            if not is_number(weight):
                 raise self.fail(table, f"inputs.{name}", f"weight must be a number, got {weight!r}")
             lower = name.lower()
             if lower not in _ARKIT_LOWER and lower not in known_signals and lower not in ANGLE_INPUTS:
@@ -240,7 +235,7 @@ class _Reader:
 
     def clamp(self, body: dict, table: str, limits: tuple[float, float]) -> tuple[float, float]:
         value = body.get("clamp", list(limits))
-        if not (isinstance(value, list) and len(value) == 2 and all(_is_number(v) for v in value)):
+        if not (isinstance(value, list) and len(value) == 2 and all(is_number(v) for v in value)):
             raise self.fail(table, "clamp", f"must be two numbers [low, high], got {value!r}")
         low, high = float(value[0]), float(value[1])
         if low > high or low < limits[0] or high > limits[1]:

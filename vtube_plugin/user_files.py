@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,12 @@ def read_toml(path: Path, what: str, missing_ok: bool = False) -> dict[str, Any]
         return tomllib.loads(read_text(path, what))
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{what} {path} is not valid TOML: {exc}") from None
+
+
+def is_number(value: Any) -> bool:
+    """A real, finite number. TOML has `inf` and `nan` (and `true` is an int to Python); any of them in a
+    setting would turn the pose into NaN or silently zero it."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def read_json(path: Path, what: str) -> Any:

@@ -4,7 +4,6 @@ of a bone's rotation reach a parameter's end. Profiles are TOML files in `profil
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from vtube_plugin.motion.pose_track import PoseTrack
 from vtube_plugin.motion.track import bone_rotations, euler_degrees, frame_positions, morph_weights
 from vtube_plugin.motion.vmd import MMD_FPS, Motion
 from vtube_plugin.pose import BY_NAME, THA3_SIZE
-from vtube_plugin.user_files import read_toml
+from vtube_plugin.user_files import is_number, read_toml
 
 
 PROFILES_DIR = profiles_dir()
@@ -87,8 +86,8 @@ def _parameter(name: object, where: str) -> str:
 
 
 def _number(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise UserError(f"{where} must be a number, got {value!r}")  # TOML's nan would silently zero the parameter
+    if not is_number(value):
+        raise UserError(f"{where} must be a number, got {value!r}")
     return float(value)
 
 
