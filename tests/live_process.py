@@ -39,7 +39,7 @@ class LiveProcess:
         self.process: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
 
-    def __enter__(self) -> "LiveProcess":
+    def __enter__(self) -> LiveProcess:
         self.process = subprocess.Popen(self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)

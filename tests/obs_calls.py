@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 
 import pytest
-
 from headless_obs import HeadlessObs
 
 obsws = pytest.importorskip("obsws_python")

@@ -9,9 +9,8 @@ import sys
 import av
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import ROOT
+from PIL import Image
 
 
 def vtube(*args, cwd=None) -> subprocess.CompletedProcess:

@@ -13,12 +13,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from vtube_plugin.expression_presets import load_presets, shipped_presets_path
-from vtube_plugin.user_files import read_toml
-
-from live_process import SAMPLE_FACE, SAMPLE_LEFT_EYE, SAMPLE_RIGHT_EYE, LiveProcess, iris_pixels, read_poses, read_video
+from live_process import (
+    SAMPLE_FACE,
+    SAMPLE_LEFT_EYE,
+    SAMPLE_RIGHT_EYE,
+    LiveProcess,
+    iris_pixels,
+    read_poses,
+    read_video,
+)
 from obs_calls import PASSWORD, SCENE, call, item_id, needs_obs, set_item
+
+from vtube_plugin.expressions.presets import load_presets, shipped_presets_path
+from vtube_plugin.user_files import read_toml
 
 pytestmark = needs_obs
 

@@ -13,9 +13,15 @@ import time
 
 import numpy as np
 import pytest
-
-from live_process import (SAMPLE_FACE, SAMPLE_LEFT_EYE, SAMPLE_RIGHT_EYE, LiveProcess, iris_pixels, read_poses,
-                          read_video)
+from live_process import (
+    SAMPLE_FACE,
+    SAMPLE_LEFT_EYE,
+    SAMPLE_RIGHT_EYE,
+    LiveProcess,
+    iris_pixels,
+    read_poses,
+    read_video,
+)
 from vmc_packets import bone, bundle, message, unity_rotation
 
 FRAMES = 6

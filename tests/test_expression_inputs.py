@@ -12,10 +12,10 @@ import pytest
 
 from vtube_plugin import cli
 from vtube_plugin.cli.expression_options import add_expression_options, expression_layer_from_args
-from vtube_plugin.control import ConsoleInput, ControlServer, execute, send_command
 from vtube_plugin.errors import UserError
-from vtube_plugin.expressions import ExpressionLayer, parse_presets
-from vtube_plugin.hotkeys import KeyChords, parse_chord
+from vtube_plugin.expressions.control import ConsoleInput, ControlServer, execute, send_command
+from vtube_plugin.expressions.keys import KeyChords, parse_chord
+from vtube_plugin.expressions.layer import ExpressionLayer, parse_presets
 from vtube_plugin.obs.settings import ObsSettings, resolve_settings
 
 if sys.version_info >= (3, 11):

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.expressions import ExpressionLayer, load_presets, parse_presets, shipped_presets_path, smoothstep
+from vtube_plugin.expressions.layer import (
+    ExpressionLayer,
+    load_presets,
+    parse_presets,
+    shipped_presets_path,
+    smoothstep,
+)
 from vtube_plugin.pose import Pose
 
 if sys.version_info >= (3, 11):

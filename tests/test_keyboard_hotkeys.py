@@ -12,7 +12,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from headless_obs import free_display, start_xvfb
 
 pytestmark = pytest.mark.skipif(
@@ -22,8 +21,8 @@ pytestmark = pytest.mark.skipif(
 CHILD = textwrap.dedent("""
     import time, tomllib
     from pynput.keyboard import Controller, Key
-    from vtube_plugin.expressions import ExpressionLayer, parse_presets
-    from vtube_plugin.hotkeys import start_key_input
+    from vtube_plugin.expressions.layer import ExpressionLayer, parse_presets
+    from vtube_plugin.expressions.keys import start_key_input
 
     layer = ExpressionLayer(parse_presets(tomllib.loads('''
     [happy]

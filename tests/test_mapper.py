@@ -7,10 +7,10 @@ image's left (the character's own right); neck_z > 0 tilts the head toward the c
 
 import pytest
 
-from vtube_plugin.calibration import NeutralCapture, load_calibration, save_calibration
-from vtube_plugin.mapper import Mapper
+from vtube_plugin.mapping.calibration import NeutralCapture, load_calibration, save_calibration
+from vtube_plugin.mapping.mapper import Mapper
+from vtube_plugin.mapping.profile import load_profile
 from vtube_plugin.pose import NAMES
-from vtube_plugin.profile import load_profile
 from vtube_plugin.sources.frame import FaceFrame
 
 

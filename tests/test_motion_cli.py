@@ -188,7 +188,7 @@ def test_stopping_a_render_with_ctrl_c_leaves_no_video(tmp_path):
     from vtube_plugin.errors import UserError
     from vtube_plugin.motion.pose_track import PoseTrack
     from vtube_plugin.motion.render import render_video
-    from vtube_plugin.video import VideoWriter
+    from vtube_plugin.sinks.video import VideoWriter
 
     track = PoseTrack(np.array([0.0, 1.0]), np.zeros((2, len(NAMES)), np.float32))
     character = np.full((64, 64, 4), 200, np.uint8)

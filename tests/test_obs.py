@@ -14,13 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-
-from vtube_plugin import cli
-from vtube_plugin.expressions import ExpressionLayer, load_presets, smoothstep
-from vtube_plugin.pose import Pose
-
 from headless_obs import HeadlessObs
 from obs_calls import PASSWORD, call, item_id, needs_obs, set_item
+
+from vtube_plugin import cli
+from vtube_plugin.expressions.layer import ExpressionLayer, load_presets, smoothstep
+from vtube_plugin.pose import Pose
 
 pytestmark = needs_obs
 
@@ -84,7 +83,7 @@ class FrameLoop:
             self.frames.append((now, self.layer.apply(TRACKED, now)))
             self._stop.wait(0.02)
 
-    def __enter__(self) -> "FrameLoop":
+    def __enter__(self) -> FrameLoop:
         self._thread.start()
         return self
 
@@ -192,7 +191,7 @@ def test_a_one_shot_from_obs_ends_by_itself_and_hides_its_item_again(obs, live):
 
 
 def test_an_expression_switches_the_obs_scene_and_filter_and_back(obs, live, monkeypatch, capsys):
-    from vtube_plugin.control import ControlServer
+    from vtube_plugin.expressions.control import ControlServer
 
     layer, controller, loop, said = live
     call(obs, "CreateScene", {"sceneName": "Angry cam"})

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vtube_plugin.expressions import load_presets
+from vtube_plugin.expressions.layer import load_presets
 from vtube_plugin.models import store
 from vtube_plugin.pose import GROUPS, PARAMETERS, Pose
 from vtube_plugin.poser.characters import CharacterShelf

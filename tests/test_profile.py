@@ -2,10 +2,11 @@
 
 import pytest
 
-from vtube_plugin.errors import UserError
-from vtube_plugin.pose import BY_NAME, GROUPS
 from vtube_plugin.bundled import profiles_dir
-from vtube_plugin.profile import bundled_profiles, find_profile, load_profile
+from vtube_plugin.errors import UserError
+from vtube_plugin.mapping.profile import bundled_profiles, find_profile, load_profile
+from vtube_plugin.pose import BY_NAME, GROUPS
+
 
 @pytest.fixture(autouse=True)
 def own_config(tmp_path, monkeypatch):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import tha2_weights
 import torch
 
-import tha2_weights
 from vtube_plugin.errors import UserError
 from vtube_plugin.models.store import THA2_DEMO_URL
 from vtube_plugin.pose import Pose

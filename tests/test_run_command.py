@@ -77,7 +77,7 @@ def test_calibrate_listens_where_the_source_text_says(capsys, tmp_path):
 
 
 def test_calibrate_reset_forgets_the_stored_calibration(capsys, tmp_path):
-    from vtube_plugin.calibration import Calibration, calibration_path, save_calibration
+    from vtube_plugin.mapping.calibration import Calibration, calibration_path, save_calibration
 
     save_calibration(Calibration(blendshapes={"Blink": 0.2}), "vmc", "vrm")
     assert calibration_path("vmc", "vrm").is_file()
@@ -111,7 +111,7 @@ def test_output_folder_and_background_picture_are_checked_before_the_model_loads
         raise AssertionError("the renderer was loaded")
 
     monkeypatch.setattr(common, "renderer_from_args", no_model)
-    monkeypatch.setattr("vtube_plugin.cli.run.renderer_from_args", no_model)
+    monkeypatch.setattr("vtube_plugin.render.settings.RenderSettings.load", no_model)
     code, out = vtube(capsys, "run", "--source", "none", "--output", f"file:{tmp_path / 'missing' / 'x.mp4'}")
     assert code == 2 and "does not exist" in out
     broken = tmp_path / "bg.png"

@@ -4,19 +4,19 @@ nothing waits in real time. The end-to-end run with the real renderer and a real
 """
 
 import io
-import re
 import json
+import re
 
 import numpy as np
 import pytest
 
 from vtube_plugin.live.loop import LiveLoop
-from vtube_plugin.mapper import Mapper
+from vtube_plugin.mapping.mapper import Mapper
+from vtube_plugin.mapping.profile import load_profile
 from vtube_plugin.pose import NAMES, Pose
-from vtube_plugin.profile import load_profile
-from vtube_plugin.live.no_source import NoSource
 from vtube_plugin.sources.base import SourceStats
 from vtube_plugin.sources.frame import FaceFrame
+from vtube_plugin.sources.none import NoSource
 
 FPS = 30
 
@@ -217,7 +217,7 @@ def test_q_stops_and_c_calibrates_the_neutral_face(tmp_path):
 
 
 def test_a_calibration_that_cannot_be_saved_still_applies_and_the_stream_goes_on(tmp_path, monkeypatch):
-    from vtube_plugin.calibration import save_calibration
+    from vtube_plugin.mapping.calibration import save_calibration
 
     (tmp_path / "config").write_text("a file where the config folder should be", encoding="utf-8")
     monkeypatch.setenv("VTUBE_PLUGIN_CONFIG", str(tmp_path / "config"))

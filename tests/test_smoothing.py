@@ -2,9 +2,9 @@
 
 import numpy as np
 
+from vtube_plugin.mapping.profile import load_profile
+from vtube_plugin.mapping.smoothing import OneEuroFilter, OneEuroSettings, PoseSmoother
 from vtube_plugin.pose import Pose
-from vtube_plugin.profile import load_profile
-from vtube_plugin.smoothing import OneEuroFilter, OneEuroSettings, PoseSmoother
 
 RATE = 60.0  # samples a second, like a phone tracker
 

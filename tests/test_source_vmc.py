@@ -6,12 +6,11 @@ import random
 import socket
 
 import pytest
+from vmc_packets import blend, bone, bundle, message, unity_rotation
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.sources import open_source
 from vtube_plugin.sources.vmc import VmcSource
-
-from vmc_packets import blend, bone, bundle, message, unity_rotation
 
 
 @pytest.fixture

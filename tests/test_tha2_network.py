@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 
 import pytest
+import tha2_weights
 import torch
 
-import tha2_weights
 from vtube_plugin.models.store import tha2_weights_help
 from vtube_plugin.nn.tha2.network import THA2
 

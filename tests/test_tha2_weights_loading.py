@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import pickle
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.models.store import THA2_DEMO_URL as DEMO_URL, THA2_WEIGHT_FILES
+from vtube_plugin.models.store import THA2_DEMO_URL as DEMO_URL
+from vtube_plugin.models.store import THA2_WEIGHT_FILES
 from vtube_plugin.nn.tha2.network import THA2
 from vtube_plugin.nn.tha3.eyebrow_decomposer import EyebrowDecomposer as THA3EyebrowDecomposer
 

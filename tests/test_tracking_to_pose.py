@@ -6,10 +6,10 @@ from __future__ import annotations
 import socket
 
 import pytest
-
 from vmc_packets import blend, bone, bundle, message, unity_rotation
-from vtube_plugin.mapper import Mapper
-from vtube_plugin.profile import load_profile
+
+from vtube_plugin.mapping.mapper import Mapper
+from vtube_plugin.mapping.profile import load_profile
 from vtube_plugin.sources.ifacialmocap import IFacialMocapSource
 from vtube_plugin.sources.vmc import VmcSource
 

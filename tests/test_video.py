@@ -7,11 +7,11 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-
 from media import write_tone
-from vtube_plugin.background import DEFAULT_BACKGROUND, over_background, parse_colour
+
 from vtube_plugin.errors import UserError
-from vtube_plugin.video import VideoWriter
+from vtube_plugin.sinks.background import DEFAULT_BACKGROUND, over_background, parse_colour
+from vtube_plugin.sinks.video import VideoWriter
 
 RED = (230, 30, 30)
 

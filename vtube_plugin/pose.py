@@ -7,9 +7,9 @@ a JSON/TOML file or `name=value` pairs, and refuses unknown names and out-of-ran
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 import numpy as np
 
@@ -103,7 +103,7 @@ class Pose:
 
     # --- construction -------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, values: Mapping[str, object], *, clamp: bool = False) -> "Pose":
+    def from_dict(cls, values: Mapping[str, object], *, clamp: bool = False) -> Pose:
         """Names from PARAMETERS. Out-of-range values are an error unless `clamp` (used for live tracking)."""
         pose = cls()
         for name, raw in values.items():
@@ -124,7 +124,7 @@ class Pose:
         return pose
 
     @classmethod
-    def from_pairs(cls, pairs: Iterable[str]) -> "Pose":
+    def from_pairs(cls, pairs: Iterable[str]) -> Pose:
         """`["mouth_aaa=1", "head_y=-0.5"]` (also accepts one string with comma- or space-separated pairs)."""
         values: dict[str, str] = {}
         for item in pairs:
@@ -136,7 +136,7 @@ class Pose:
         return cls.from_dict(values)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Pose":
+    def from_file(cls, path: str | Path) -> Pose:
         """A JSON or TOML file: `{name: value}`, optionally under a `pose` key (as the poser saves it)."""
         path = Path(path)
         data = read_toml(path, "pose file") if path.suffix.lower() == ".toml" else read_json(path, "pose file")
@@ -147,7 +147,7 @@ class Pose:
         return cls.from_dict(data)
 
     @classmethod
-    def parse(cls, spec: str | Iterable[str]) -> "Pose":
+    def parse(cls, spec: str | Iterable[str]) -> Pose:
         """What a user types after --pose: a file path, or name=value pairs."""
         items = [spec] if isinstance(spec, str) else list(spec)
         if len(items) == 1 and "=" not in items[0]:
@@ -168,7 +168,7 @@ class Pose:
         """A copy of the first `size` values (42 for THA2, 45 for THA3), float32."""
         return self._values[:size].copy()
 
-    def replace(self, **values: float) -> "Pose":
+    def replace(self, **values: float) -> Pose:
         """A new pose with some values changed (validated like from_dict)."""
         checked = Pose.from_dict(values)
         changed = Pose(self._values)

@@ -7,6 +7,7 @@ import time
 
 from vtube_plugin.cli.tracking import add_source_options, profile_from_args, source_from_args, waiting_hint
 from vtube_plugin.errors import UserError
+from vtube_plugin.sources import SOURCES, source_class
 
 
 def add_parser(subparsers) -> None:
@@ -25,7 +26,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vtube_plugin.calibration import NeutralCapture, calibration_path, forget_calibration, save_calibration
+    from vtube_plugin.mapping.calibration import NeutralCapture, calibration_path, forget_calibration, save_calibration
 
     profile = profile_from_args(args)
     if args.reset:
@@ -34,8 +35,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.frames < 1:
         raise UserError(f"--frames must be at least 1, got {args.frames}")
-    if args.source == "none":
-        raise UserError("--source none has nothing to calibrate; pick webcam, vmc or ifacialmocap")
+    if not source_class(args.source).TRACKS:
+        trackers = ", ".join(name for name in SOURCES if source_class(name).TRACKS)
+        raise UserError(f"--source {args.source} has nothing to calibrate; pick {trackers}")
     capture = NeutralCapture(args.frames)
     with source_from_args(args) as source:
         print(f"Relax your face and look straight at the screen. Capturing {args.frames} frames from {args.source}...")

@@ -17,16 +17,12 @@ def add_renderer_options(parser: argparse.ArgumentParser) -> None:
                        help="fp32 everywhere; fp16 on CUDA; bf16 autocast on CPU (default: fp32)")
 
 
+def render_settings_from_args(args: argparse.Namespace):
+    from vtube_plugin.render.settings import RenderSettings
+
+    return RenderSettings(model=args.model, weights=args.weights, device=args.device, precision=args.precision)
+
+
 def renderer_from_args(args: argparse.Namespace):
     """The Renderer the options describe (imports torch)."""
-    from vtube_plugin.render import Renderer
-
-    return Renderer.load(model=args.model, weights_dir=args.weights, device=args.device, precision=args.precision)
-
-
-def load_character_for(path: str | None, size: int):
-    """The user's character image, or the fetched sample character when none is given, at `size`."""
-    from vtube_plugin.character import load_character
-    from vtube_plugin.models.store import sample_character
-
-    return load_character(path if path else sample_character(), size)
+    return render_settings_from_args(args).load()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vtube_plugin.cli.common import add_renderer_options, load_character_for, renderer_from_args
+from vtube_plugin.cli.common import add_renderer_options, renderer_from_args
 
 
 def add_parser(sub) -> None:
@@ -23,16 +23,17 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from vtube_plugin.background import parse_colour
-    from vtube_plugin.demo import performance
+    from vtube_plugin.character import load_character_or_sample
     from vtube_plugin.errors import UserError
-    from vtube_plugin.video import VideoWriter
+    from vtube_plugin.motion.demo import performance
+    from vtube_plugin.sinks.background import parse_colour
+    from vtube_plugin.sinks.video import VideoWriter
 
     if args.fps <= 0 or args.fps > 120:
         raise UserError(f"--fps {args.fps:g} is out of range: give 1..120")
     background = parse_colour(args.background)
     renderer = renderer_from_args(args)
-    renderer.set_character(load_character_for(args.character, renderer.size))
+    renderer.set_character(load_character_or_sample(args.character, renderer.size))
     poses = performance(args.fps)
     with VideoWriter(Path(args.output), fps=args.fps, background=background) as video:
         for pose in tqdm(poses, desc="rendering demo", unit="frame"):

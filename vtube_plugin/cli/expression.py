@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vtube_plugin.control import DEFAULT_PORT
+from vtube_plugin.expressions.control import DEFAULT_PORT
 
 
 def add_parser(subparsers) -> None:
@@ -23,7 +23,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vtube_plugin.control import send_command
+    from vtube_plugin.expressions.control import send_command
 
     line = "list" if args.name == "list" else f"expression {args.name} {args.action}"
     print(send_command(line, args.control_port).removeprefix("ok ").strip())

@@ -1,14 +1,14 @@
 """Options for expressions and OBS that `run` and `obs setup` share, and building the layer from them.
 
-The run loop wires it in with two lines: `add_expression_options(parser)` and
-`with expression_layer_from_args(args) as layer:` ... `pose = layer.apply(pose, now)` once per frame.
+The command line fills `expressions.settings.ExpressionSettings`; `expression_layer_from_args(args)` starts the
+layer those settings describe.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from vtube_plugin.control import DEFAULT_PORT
+from vtube_plugin.expressions.control import DEFAULT_PORT
 
 
 def add_obs_options(parser: argparse.ArgumentParser) -> None:
@@ -43,32 +43,25 @@ def add_expression_options(parser: argparse.ArgumentParser) -> None:
     add_obs_options(parser)
 
 
-def obs_settings_from_args(args: argparse.Namespace):
-    from vtube_plugin.obs.settings import resolve_settings
+def obs_options_from_args(args: argparse.Namespace):
+    from vtube_plugin.expressions.settings import ObsOptions
 
-    return resolve_settings(host=args.obs_host, port=args.obs_port, password=args.obs_password,
-                            config=args.obs_config)
+    return ObsOptions(host=args.obs_host, port=args.obs_port, password=args.obs_password, config=args.obs_config)
+
+
+def obs_settings_from_args(args: argparse.Namespace):
+    return obs_options_from_args(args).resolve()
+
+
+def expression_settings_from_args(args: argparse.Namespace):
+    from vtube_plugin.expressions.settings import ExpressionSettings
+
+    return ExpressionSettings(presets=args.expressions, control_port=args.control_port, keys=args.keys, obs=args.obs,
+                              obs_options=obs_options_from_args(args))
 
 
 def expression_layer_from_args(args: argparse.Namespace, console: bool = True):
-    """The ExpressionLayer with its inputs started (control channel, keys, OBS); `close()` stops them.
-    `console=False` when the caller already reads the terminal (see hotkeys.start_key_input)."""
-    from vtube_plugin.control import ControlServer
-    from vtube_plugin.expressions import ExpressionLayer, load_presets
-    from vtube_plugin.hotkeys import start_key_input
+    """The ExpressionLayer the options describe, its inputs started (expressions.settings.start_expressions)."""
+    from vtube_plugin.expressions.settings import start_expressions
 
-    layer = ExpressionLayer(load_presets(args.expressions))
-    try:
-        if args.control_port:
-            layer.attach(ControlServer(layer, args.control_port).start())
-        keys = start_key_input(layer, args.keys, console=console)
-        if keys is not None:
-            layer.attach(keys)
-        if args.obs:
-            from vtube_plugin.obs.controller import ObsController
-
-            layer.attach(ObsController(layer, obs_settings_from_args(args)).start())
-    except BaseException:
-        layer.close()
-        raise
-    return layer
+    return start_expressions(expression_settings_from_args(args), console=console)

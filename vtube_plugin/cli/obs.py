@@ -23,7 +23,7 @@ def add_parser(subparsers) -> None:
 
 
 def run_setup(args: argparse.Namespace) -> int:
-    from vtube_plugin.expressions import load_presets
+    from vtube_plugin.expressions.layer import load_presets
     from vtube_plugin.obs import SCENE, open_requests, setup_expressions
     from vtube_plugin.obs.connection import describe_failure, is_request_failure
 

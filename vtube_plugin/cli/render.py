@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vtube_plugin.cli.common import add_renderer_options, load_character_for, renderer_from_args
+from vtube_plugin.cli.common import add_renderer_options, renderer_from_args
 
 
 def add_parser(sub) -> None:
@@ -34,6 +34,7 @@ def list_parameters() -> None:
 def run(args: argparse.Namespace) -> int:
     from PIL import Image
 
+    from vtube_plugin.character import load_character_or_sample
     from vtube_plugin.errors import UserError
     from vtube_plugin.pose import Pose
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"cannot write {out}: the folder {out.parent} does not exist")
     pose = Pose.parse(args.pose) if args.pose else Pose()
     renderer = renderer_from_args(args)
-    renderer.set_character(load_character_for(args.image, renderer.size))
+    renderer.set_character(load_character_or_sample(args.image, renderer.size))
     frame = renderer.render(pose)
     options = {"lossless": True} if out.suffix.lower() == ".webp" else {}
     Image.fromarray(frame, "RGBA").save(out.expanduser(), **options)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vtube_plugin.cli.common import add_renderer_options, load_character_for, renderer_from_args
+from vtube_plugin.cli.common import add_renderer_options, renderer_from_args
 
 
 def _fps(text: str) -> float:
@@ -36,17 +36,18 @@ def add_video_options(parser: argparse.ArgumentParser, output_required: bool) ->
 def open_video(args: argparse.Namespace):
     """The VideoWriter the options describe. Made before the model loads, so a wrong file name, folder
     or sound file is reported at once; the file itself is only created by the first frame."""
-    from vtube_plugin.video import VideoWriter
+    from vtube_plugin.sinks.video import VideoWriter
 
     return VideoWriter(args.output, fps=args.fps, audio=args.audio)
 
 
 def render_from_args(args: argparse.Namespace, track, writer) -> None:
     """Loads the renderer and the character the options name and renders `track` into `writer`."""
+    from vtube_plugin.character import load_character_or_sample
     from vtube_plugin.motion.render import render_video
 
     renderer = renderer_from_args(args)
-    character = load_character_for(args.character, renderer.size)
+    character = load_character_or_sample(args.character, renderer.size)
     frames = render_video(track, renderer, character, writer, progress=not args.no_progress)
     print(f"wrote {args.output}: {frames} frames, {frames / args.fps:.2f} s at {args.fps:g} fps")
 

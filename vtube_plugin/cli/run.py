@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vtube_plugin.cli.common import add_renderer_options, load_character_for, renderer_from_args
-from vtube_plugin.cli.expression_options import add_expression_options, expression_layer_from_args
-from vtube_plugin.cli.tracking import add_source_options, profile_from_args, source_from_args
-from vtube_plugin.errors import UserError
+from vtube_plugin.cli.common import add_renderer_options, render_settings_from_args
+from vtube_plugin.cli.expression_options import add_expression_options, expression_settings_from_args
+from vtube_plugin.cli.tracking import add_source_options, source_options
 
 
 def add_parser(subparsers) -> None:
@@ -48,65 +47,24 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run)
 
 
+def config_from_args(args: argparse.Namespace):
+    """The LiveConfig the options describe (nothing is opened or loaded)."""
+    from vtube_plugin.live.session import LiveConfig
+    from vtube_plugin.sinks.compose import parse_size
+
+    return LiveConfig(
+        source=args.source, source_options=source_options(args), profile=args.profile, character=args.character,
+        outputs=tuple(args.output or ["virtualcam"]), size=parse_size(args.size) if args.size else None,
+        fps=args.fps, background=args.background, pixel_format=args.pixel_format,
+        virtualcam_device=args.virtualcam_device, record_poses=args.record_poses, max_frames=args.max_frames,
+        lost_after=args.lost_after, use_calibration=not args.no_calibration,
+        render=render_settings_from_args(args), expressions=expression_settings_from_args(args))
+
+
 def run(args: argparse.Namespace) -> int:
-    from vtube_plugin.calibration import load_calibration, save_calibration
-    from vtube_plugin.control import execute
-    from vtube_plugin.live.console import ConsoleCommands
-    from vtube_plugin.live.loop import LiveLoop
-    from vtube_plugin.mapper import Mapper
-    from vtube_plugin.sinks.choose import make_sink, parse_output
-    from vtube_plugin.sinks.compose import parse_background, parse_size
+    from vtube_plugin.live.session import run_live
 
-    # Everything the user typed is checked before the slow renderer load.
-    if args.fps <= 0 or args.fps > 240:
-        raise UserError(f"--fps must be between 0 and 240, got {args.fps:g}")
-    if args.max_frames is not None and args.max_frames < 1:
-        raise UserError(f"--max-frames must be at least 1, got {args.max_frames}")
-    if args.lost_after <= 0:
-        raise UserError(f"--lost-after must be more than 0 seconds, got {args.lost_after:g}")
-    profile = profile_from_args(args)
-    background = parse_background(args.background)
-    size = parse_size(args.size) if args.size else None
-    outputs = args.output or ["virtualcam"]
-    for spec in outputs:
-        parse_output(spec)
-    renderer = renderer_from_args(args)
-    renderer.set_character(load_character_for(args.character, renderer.size))
-    size = size or (renderer.size, renderer.size)
-    sinks = [make_sink(spec, size=size, fps=args.fps, background=background,
-                       pixel_format=args.pixel_format.upper(), device=args.virtualcam_device) for spec in outputs]
-
-    calibration = None if args.no_calibration else load_calibration(args.source, profile.name)
-    mapper = Mapper(profile, calibration)
-
-    def saved(cal) -> str:
-        return str(save_calibration(cal, args.source, profile.name))
-
-    # Expression presets over the tracking: OBS hotkeys, `vtube-plugin expression`, keys, or names typed here.
-    layer = expression_layer_from_args(args, console=False)
-
-    def typed(line: str) -> None:
-        print(execute(layer, line, default_action="press"), file=sys.stderr, flush=True)
-
-    try:
-        loop = LiveLoop(
-            source=source_from_args(args),
-            mapper=mapper,
-            renderer=renderer,
-            sinks=sinks,
-            fps=args.fps,
-            lost_after=args.lost_after,
-            expressions=layer,
-            record_poses=args.record_poses,
-            max_frames=args.max_frames,
-            on_calibrated=saved,
-            console=ConsoleCommands(other=typed),
-        )
-        print(f"profile {profile.name}" + (" (calibrated)" if calibration else " (not calibrated: type c + Enter)")
-              + f"; output {', '.join(outputs)} at {size[0]}x{size[1]}, {args.fps:g} fps", file=sys.stderr)
-        summary = loop.run()
-    finally:
-        layer.close()
+    summary = run_live(config_from_args(args))
     print(f"stopped ({summary.stopped_by}) after {summary.frames} frames, {summary.fps:.1f} fps on average",
           file=sys.stderr)
     return 0

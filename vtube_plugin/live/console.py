@@ -8,7 +8,8 @@ from __future__ import annotations
 import queue
 import sys
 import threading
-from typing import Callable, TextIO
+from collections.abc import Callable
+from typing import TextIO
 
 HELP = "type c + Enter to calibrate your neutral face, r + Enter to forget the calibration, q + Enter or Ctrl+C to stop"
 # Whole words only: expression names typed in the same console (condescending, ...) must not calibrate.

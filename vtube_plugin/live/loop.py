@@ -8,21 +8,22 @@ The window sink also needs the main thread on macOS.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol, Sequence, TextIO
+from typing import Protocol, TextIO
 
 import numpy as np
 
-from vtube_plugin.calibration import Calibration, NeutralCapture
 from vtube_plugin.errors import UserError
 from vtube_plugin.live.console import HELP, ConsoleCommands
 from vtube_plugin.live.pacing import Pacer
 from vtube_plugin.live.recorder import PoseRecorder
 from vtube_plugin.live.status import StatusLine
 from vtube_plugin.live.tracking import TrackedPose
-from vtube_plugin.mapper import Mapper
+from vtube_plugin.mapping.calibration import Calibration, NeutralCapture
+from vtube_plugin.mapping.mapper import Mapper
 from vtube_plugin.pose import Pose
 from vtube_plugin.sources.frame import FaceFrame
 

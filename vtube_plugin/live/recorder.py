@@ -17,7 +17,7 @@ class PoseRecorder:
         self.path = Path(path)
         self._file = None
 
-    def __enter__(self) -> "PoseRecorder":
+    def __enter__(self) -> PoseRecorder:
         try:
             self._file = self.path.open("w", encoding="utf-8")
         except OSError as exc:

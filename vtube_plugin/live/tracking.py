@@ -5,7 +5,7 @@ When tracking comes back, the smoothing history is forgotten and the pose eases 
 
 from __future__ import annotations
 
-from vtube_plugin.mapper import Mapper
+from vtube_plugin.mapping.mapper import Mapper
 from vtube_plugin.pose import Pose, lerp
 from vtube_plugin.sources.frame import FaceFrame
 

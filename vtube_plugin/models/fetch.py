@@ -14,10 +14,10 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Callable, Iterable
 from urllib.parse import unquote, urljoin, urlsplit
 
 from vtube_plugin.errors import UserError

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.nn.tha2.weights import DEMO_URL, how_to_get
+from vtube_plugin.nn.tha2.weights import WEIGHTS as THA2_WEIGHTS
+from vtube_plugin.nn.tha3.weights import WEIGHTS as THA3_WEIGHTS
 
 CACHE_ENV = "VTUBE_PLUGIN_CACHE"
 
@@ -37,13 +40,8 @@ class WheelSpec:
 
 
 _THA3_MODELS = "tha3/data/models/separable_float"
-THA3_WEIGHT_FILES = {
-    "eyebrow_decomposer.pt": ("1fbf5015083876653d64885481cc7b7145df0321101648b2692696042f97b799", 13_313_007),
-    "eyebrow_morphing_combiner.pt": ("de9cacc5d47e65e9c5b4b6317c0e86a31a27a5d01378edff3010a10f6deab106", 13_334_119),
-    "face_morpher.pt": ("e6977e73e3fcfc7614e37592f255d67d0eeba0cd86e7e700ecacffd7a4e53818", 13_374_071),
-    "two_algo_face_body_rotator.pt": ("79d2609cdac8fc61335c3f3045dc20094324bd5854d6427b21d4c388928282cf", 14_355_239),
-    "editor.pt": ("ecbc46808aeed3088a215d3884d0b162d76337211d73a9bb21cdd92fc45fc50b", 3_802_999),
-}
+# The declarations live beside the networks (nn/tha3/weights.py); the fetcher reads them from there.
+THA3_WEIGHT_FILES = {w.name: (w.sha256, w.size) for w in THA3_WEIGHTS.values()}
 SAMPLE_CHARACTERS = tuple(f"crypko_{i:02d}.png" for i in range(8)) + ("lambda_00.png", "lambda_01.png")
 DEFAULT_CHARACTER = "crypko_00.png"
 
@@ -78,16 +76,9 @@ LANDMARKER_WHEEL = WheelSpec(
 )
 
 # THA2's weights are on no package index: users download them by hand and pass --weights DIR.
-THA2_DEMO_URL = "https://github.com/pkhungurn/talking-head-anime-2-demo"
-THA2_WEIGHT_FILES = ("eyebrow_decomposer.pt", "eyebrow_morphing_combiner.pt", "face_morpher.pt",
-                     "two_algo_face_rotator.pt", "combiner.pt")
-
-
-def tha2_weights_help() -> str:
-    """Where users get THA2's weights and how they point us at them (ends every THA2 loading error)."""
-    return (f"THA2's weights are not on any package index: download the five .pt files "
-            f"({', '.join(THA2_WEIGHT_FILES)}) from the THA2 demo's README ({THA2_DEMO_URL}), "
-            f"put them in one folder and pass --model tha2 --weights DIR.")
+THA2_DEMO_URL = DEMO_URL
+THA2_WEIGHT_FILES = tuple(w.name for w in THA2_WEIGHTS.values())
+tha2_weights_help = how_to_get
 
 
 def cache_dir() -> Path:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class PoseTrack:
         return float(self.times[-1]) if len(self.times) else 0.0
 
     @classmethod
-    def clamped(cls, times: np.ndarray, values: np.ndarray) -> "PoseTrack":
+    def clamped(cls, times: np.ndarray, values: np.ndarray) -> PoseTrack:
         """A track with every value held inside its parameter's range (NaN from a damaged file becomes 0)."""
         values = np.clip(np.nan_to_num(values, nan=0.0), MINIMUM, MAXIMUM)
         return cls(np.asarray(times, dtype=np.float64), values.astype(np.float32))
@@ -81,7 +81,7 @@ class PoseTrack:
             raise
 
     @classmethod
-    def read_jsonl(cls, path: str | Path) -> "PoseTrack":
+    def read_jsonl(cls, path: str | Path) -> PoseTrack:
         """Reads a track written by `write_jsonl` or by hand; points at the line of any mistake."""
         path = Path(path)
         lines = read_text(path, "pose track").splitlines()

@@ -18,7 +18,6 @@ from vtube_plugin.motion.vmd import MMD_FPS, Motion
 from vtube_plugin.pose import BY_NAME, THA3_SIZE
 from vtube_plugin.user_files import is_number, read_toml
 
-
 PROFILES_DIR = profiles_dir()
 _AXES = {"x": 0, "y": 1, "z": 2}
 

@@ -9,7 +9,7 @@ from vtube_plugin.motion.pose_track import PoseTrack
 
 
 def render_video(track: PoseTrack, renderer, character: np.ndarray, writer, progress: bool = True) -> int:
-    """Renders `track` at the writer's frame rate into `writer` (a `vtube_plugin.video.VideoWriter`, not
+    """Renders `track` at the writer's frame rate into `writer` (a `vtube_plugin.sinks.video.VideoWriter`, not
     yet entered); returns the frame count. Stopping with Ctrl-C leaves no file: a video of half a
     motion would pass for the whole one."""
     from tqdm import tqdm

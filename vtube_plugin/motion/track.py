@@ -4,7 +4,7 @@ MMD's Bezier curve and slerped; before the first key the first value holds, afte
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

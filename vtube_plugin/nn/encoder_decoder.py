@@ -14,8 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vtube_plugin.nn.blocks import (NamedResidualBlock, ResidualBlock, conv_block, downsample_block,
-                                    upsample_block)
+from vtube_plugin.nn.blocks import NamedResidualBlock, ResidualBlock, conv_block, downsample_block, upsample_block
 
 
 def _down_channels(start_ch: int, image_size: int, bottleneck_size: int, max_ch: int) -> list[int]:

@@ -22,18 +22,21 @@ def combine(top: Tensor, bottom: Tensor, alpha: Tensor) -> Tensor:
     return torch.cat([rgb, bottom[:, 3:4]], dim=1)
 
 
-_identity_grids: dict[tuple, Tensor] = {}
-
-
 def identity_grid(n: int, h: int, w: int, dtype: torch.dtype, device: torch.device, align_corners: bool) -> Tensor:
-    """grid_sample's do-nothing grid (n, h, w, 2), built once per shape and reused."""
-    key = (n, h, w, dtype, str(device), align_corners)
-    grid = _identity_grids.get(key)
-    if grid is None:
-        theta = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=dtype, device=device).expand(n, 2, 3)
-        grid = F.affine_grid(theta, [n, 1, h, w], align_corners=align_corners)
-        _identity_grids[key] = grid
-    return grid
+    """grid_sample's do-nothing grid (n, h, w, 2): pixel centres in [-1, 1].
+
+    Built from plain arithmetic on every call (cheap next to the convolutions): no cache shared between
+    renderers and threads, and a traced or exported graph holds ordinary ops (affine_grid needs ONNX opset 20).
+    """
+    def axis(size: int) -> Tensor:
+        steps = torch.arange(size, dtype=dtype, device=device)
+        if align_corners:
+            return steps * (2.0 / max(size - 1, 1)) - 1.0
+        return (steps * 2.0 + 1.0) / size - 1.0
+
+    ys, xs = axis(h), axis(w)
+    grid = torch.stack([xs.view(1, w).expand(h, w), ys.view(h, 1).expand(h, w)], dim=-1)
+    return grid.unsqueeze(0).expand(n, h, w, 2)
 
 
 def warp(image: Tensor, grid_change: Tensor, align_corners: bool = False) -> Tensor:

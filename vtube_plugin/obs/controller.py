@@ -9,9 +9,9 @@ from __future__ import annotations
 import queue
 import sys
 import threading
-from typing import Callable
+from collections.abc import Callable
 
-from vtube_plugin.expressions import ExpressionLayer
+from vtube_plugin.expressions.layer import ExpressionLayer
 from vtube_plugin.obs.connection import ObsUnavailable, is_request_failure, open_events, open_requests
 from vtube_plugin.obs.settings import ObsSettings
 from vtube_plugin.obs.setup import SCENE, expression_of
@@ -54,7 +54,7 @@ class ObsController:
         self.changed = threading.Condition()  # notified on every state change (tests and status lines wait on it)
 
     # --- life cycle ---------------------------------------------------------------------------
-    def start(self) -> "ObsController":
+    def start(self) -> ObsController:
         self.layer.add_listener(self._on_layer_change)
         self._thread.start()
         return self
@@ -67,7 +67,7 @@ class ObsController:
         self._disconnect()
         self._set_state("closed", None)
 
-    def __enter__(self) -> "ObsController":
+    def __enter__(self) -> ObsController:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -8,9 +8,9 @@ in a repr, a log line or an error message.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.user_files import read_toml

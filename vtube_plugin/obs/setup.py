@@ -7,7 +7,7 @@ tiny transparent colour source named `expression: NAME` in a scene of ours. Runn
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from vtube_plugin.errors import UserError
 

@@ -1,4 +1,4 @@
-"""The expression presets the poser shows as buttons, read through `vtube_plugin.expressions`.
+"""The expression presets the poser shows as buttons, read through `vtube_plugin.expressions.layer`.
 
 A button sets the sliders to the pose with that expression fully on, by the expression layer's own blend
 rule; a presets file that cannot be used leaves the row of buttons empty and its message on the page.
@@ -7,10 +7,10 @@ rule; a presets file that cannot be used leaves the row of buttons empty and its
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping
+from collections.abc import Mapping
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.expressions import Expression, ExpressionLayer
+from vtube_plugin.expressions.layer import Expression, ExpressionLayer
 from vtube_plugin.pose import Pose
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.expressions.layer import load_presets
 from vtube_plugin.pose import GROUPS, PARAMETERS, THA2_SIZE, THA3_SIZE, Pose
 from vtube_plugin.poser.characters import CharacterShelf
-from vtube_plugin.expressions import load_presets
 from vtube_plugin.poser.presets import describe, with_expression
 from vtube_plugin.poser.preview import Frame, PreviewWorker
 
@@ -135,7 +135,7 @@ def _free_pair(folder: Path, stem: str) -> tuple[Path, Path]:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "_HTTPServer"
+    server: _HTTPServer
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: object) -> None:
@@ -289,7 +289,7 @@ class PoserServer:
         host, port = self._http.server_address[:2]
         return f"http://{host}:{port}/"
 
-    def start(self) -> "PoserServer":
+    def start(self) -> PoserServer:
         self._thread = threading.Thread(target=self._http.serve_forever, name="poser-http", daemon=True)
         self._thread.start()
         return self
@@ -301,7 +301,7 @@ class PoserServer:
         self._http.server_close()
         self.app.worker.close()
 
-    def __enter__(self) -> "PoserServer":
+    def __enter__(self) -> PoserServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

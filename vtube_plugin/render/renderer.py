@@ -56,7 +56,7 @@ def load_network(model: str, weights_dir: str | Path | None):
 
         return THA3.from_dir(require_tha3_weights(weights_dir))
     if model == "tha2":
-        from vtube_plugin.nn.tha2.network import THA2, HOW_TO_GET
+        from vtube_plugin.nn.tha2.network import HOW_TO_GET, THA2
 
         if not weights_dir:
             raise UserError(f"THA2 needs --weights DIR: its weights are not downloadable by this tool. {HOW_TO_GET}")
@@ -86,7 +86,7 @@ class Renderer:
 
     @classmethod
     def load(cls, model: str = "tha3", weights_dir: str | Path | None = None, device: str = "cpu",
-             precision: str = "fp32") -> "Renderer":
+             precision: str = "fp32") -> Renderer:
         dev = resolve_device(device)
         check_precision(precision, dev)
         if dev.type == "cpu":

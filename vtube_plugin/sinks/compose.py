@@ -1,7 +1,7 @@
 """Fitting the RGBA character frame to a sink's output size over its background (a colour or a picture).
 
 Used by every live sink: the frame is scaled to fit (letterboxed, never cropped or stretched); the
-compositing itself and colour parsing are `vtube_plugin.background`'s, shared with the video writer.
+compositing itself and colour parsing are `vtube_plugin.sinks.background`'s, shared with the video writer.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from vtube_plugin.background import over_background, parse_colour
 from vtube_plugin.errors import UserError
+from vtube_plugin.sinks.background import over_background, parse_colour
 
 CHROMA_GREEN = (0, 255, 0)  # what OBS's chroma key filter expects by default
 _HELP = "a colour (#00ff00, 0,255,0, or a name such as lime, blue, magenta, black) or the path of an image file"

@@ -23,8 +23,8 @@ class FileSink:
         self._compose = Compositor(size, background)
         self._writer = None
 
-    def __enter__(self) -> "FileSink":
-        from vtube_plugin.video import VideoWriter  # imports av
+    def __enter__(self) -> FileSink:
+        from vtube_plugin.sinks.video import VideoWriter  # imports av
 
         self._writer = VideoWriter(self.path, fps=self.fps)
         self._writer.__enter__()

@@ -51,7 +51,7 @@ class VirtualCameraSink:
     def name(self) -> str:
         return f"virtual camera {self._camera.device}" if self._camera is not None else "virtual camera"
 
-    def __enter__(self) -> "VirtualCameraSink":
+    def __enter__(self) -> VirtualCameraSink:
         try:
             import pyvirtualcam
         except ImportError:

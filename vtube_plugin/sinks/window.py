@@ -40,7 +40,7 @@ class WindowSink:
         self._pygame = None
         self._screen = None
 
-    def __enter__(self) -> "WindowSink":
+    def __enter__(self) -> WindowSink:
         problem = display_problem()
         if problem:
             raise UserError(problem)

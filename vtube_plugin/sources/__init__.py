@@ -20,6 +20,7 @@ SOURCES = {
     "vmc": ("vtube_plugin.sources.vmc", "VmcSource"),
     "ifacialmocap": ("vtube_plugin.sources.ifacialmocap", "IFacialMocapSource"),
     "webcam": ("vtube_plugin.sources.webcam", "WebcamSource"),
+    "none": ("vtube_plugin.sources.none", "NoSource"),
 }
 
 _TRUE = {"1", "true", "yes", "on"}

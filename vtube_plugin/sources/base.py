@@ -6,9 +6,10 @@ which never blocks, so a slow or silent tracker can never stall rendering.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
 from vtube_plugin.sources.frame import FaceFrame
 
@@ -67,6 +68,19 @@ class Source:
 
     name = "source"
     OPTIONS: dict[str, type] = {}  # what `open_source` accepts as key=value, and each value's type
+    # What the command line needs to know, declared here so a new tracker is one file:
+    TRACKS = True  # False for `none`: nothing to calibrate
+    DEFAULT_PROFILE = "arkit"  # the bundled profile that fits the names this source sends
+    WAITING_HINT = "is the tracker sending?"  # said when nothing arrives; {option} fields are filled in
+    FLAGS: dict[str, tuple[str, str]] = {}  # shared command-line flag (--phone-ip: "phone_ip") -> (option, help)
+
+    @classmethod
+    def waiting_hint(cls, options: dict[str, object]) -> str:
+        """WAITING_HINT with the options given, or the constructor's defaults for the rest."""
+        defaults = {k: p.default for k, p in inspect.signature(cls.__init__).parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+        values = {**defaults, **options}
+        return cls.WAITING_HINT.format_map({k: "?" if v is None else v for k, v in values.items()})
 
     def __init__(self) -> None:
         self.stats = SourceStats()

@@ -102,6 +102,10 @@ class IFacialMocapSource(UdpSource):
 
     name = "ifacialmocap"
     OPTIONS = {"phone": str, "port": int, "phone_port": int, "host": str, "version": int, "resend_after": float, "start": str}
+    WAITING_HINT = ("is iFacialMocap open on the phone at {phone}, on the same network, with no firewall blocking "
+                    "UDP {port}?")
+    FLAGS = {"phone_ip": ("phone", "the phone's IP address (shown in the app)"),
+             "port": ("port", f"UDP port (default {PORT})")}
 
     def __init__(
         self,

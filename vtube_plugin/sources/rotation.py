@@ -10,7 +10,7 @@ their own left shoulder, i.e. head = Ry(yaw) * Rl(-pitch) * Rf(-roll) with right
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 Matrix = tuple[tuple[float, float, float], tuple[float, float, float], tuple[float, float, float]]
 

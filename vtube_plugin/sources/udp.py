@@ -76,7 +76,7 @@ class UdpSource(Source):
         while not self._stopping.is_set():
             try:
                 data, sender = sock.recvfrom(MAX_DATAGRAM)
-            except socket.timeout:
+            except TimeoutError:
                 self._idle()
                 continue
             except ConnectionResetError:

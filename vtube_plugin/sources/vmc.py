@@ -55,6 +55,10 @@ class VmcSource(UdpSource):
 
     name = "vmc"
     OPTIONS = {"port": int, "host": str}
+    DEFAULT_PROFILE = "vrm"
+    WAITING_HINT = "is the tracker app (VSeeFace, VMagicMirror, Waidayo...) sending VMC to this computer, port {port}?"
+    FLAGS = {"host": ("host", "address to listen on (default: all, 0.0.0.0)"),
+             "port": ("port", f"UDP port (default {DEFAULT_PORT})")}
 
     def __init__(self, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> None:
         super().__init__(host, port)

@@ -24,10 +24,15 @@ from vtube_plugin.sources.frame import FaceFrame
 from vtube_plugin.sources.rotation import angles_from_matrix
 
 # MediaPipe (glog, TensorFlow Lite) and OpenCV print INFO/WARN lines a streamer cannot act on, and a missing
-# camera's raw OpenCV trace would bury our own message; keep their errors, drop the chatter.
-for _name, _level in (("GLOG_minloglevel", "2"), ("TF_CPP_MIN_LOG_LEVEL", "2"), ("OPENCV_LOG_LEVEL", "FATAL"),
-                      ("OPENCV_VIDEOIO_DEBUG", "0")):
-    os.environ.setdefault(_name, _level)
+# camera's raw OpenCV trace would bury our own message; keep their errors, drop the chatter. They read these
+# when they load, so `_quiet_native_logs` runs just before the first import of either, never at our import.
+QUIET_LOGS = (("GLOG_minloglevel", "2"), ("TF_CPP_MIN_LOG_LEVEL", "2"), ("OPENCV_LOG_LEVEL", "FATAL"),
+              ("OPENCV_VIDEOIO_DEBUG", "0"))
+
+
+def _quiet_native_logs() -> None:
+    for name, level in QUIET_LOGS:
+        os.environ.setdefault(name, level)
 
 
 def find_landmarker(path: str | Path | None = None) -> Path:
@@ -44,6 +49,7 @@ def find_landmarker(path: str | Path | None = None) -> Path:
 
 
 def _mediapipe():
+    _quiet_native_logs()
     try:
         import mediapipe
         from mediapipe.tasks.python import BaseOptions, vision
@@ -119,6 +125,10 @@ class WebcamSource(Source):
 
     name = "webcam"
     OPTIONS = {"device": str, "width": int, "height": int, "fps": float, "mirror": bool, "landmarker": str, "loop": bool}
+    WAITING_HINT = "is your face in view of camera {device}, with enough light?"
+    FLAGS = {"camera": ("device", "camera number (default 0)"),
+             "landmarker": ("landmarker", "MediaPipe face_landmarker.task (default: the one `models fetch` stored)"),
+             "mirror": ("mirror", "mirror the image, so the character moves like your reflection")}
 
     def __init__(
         self,
@@ -146,6 +156,7 @@ class WebcamSource(Source):
         return not isinstance(self.device, int)
 
     def _open(self) -> None:
+        _quiet_native_logs()
         try:
             import cv2
         except ImportError:

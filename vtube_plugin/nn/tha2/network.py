@@ -8,30 +8,28 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from vtube_plugin.models.store import THA2_WEIGHT_FILES, tha2_weights_help
-from vtube_plugin.nn.poser import Poser
+from vtube_plugin.nn.talking_head import TalkingHeadNetwork
 from vtube_plugin.nn.tha2.combiner import Combiner
 from vtube_plugin.nn.tha2.eyebrow_decomposer import EyebrowDecomposer
 from vtube_plugin.nn.tha2.eyebrow_morphing_combiner import EyebrowMorphingCombiner
 from vtube_plugin.nn.tha2.face_morpher import FaceMorpher
 from vtube_plugin.nn.tha2.face_rotator import FaceRotator
+from vtube_plugin.nn.tha2.weights import WEIGHTS, how_to_get
 from vtube_plugin.pose import THA2_SIZE
 
 IMAGE_SIZE = 256
 POSE_SIZE = THA2_SIZE
 ROTATION_SLICE = slice(39, THA2_SIZE)  # head_x, head_y, neck_z
-FILES = dict(zip(["eyebrow_decomposer", "eyebrow_morphing_combiner", "face_morpher", "face_rotator", "combiner"],
-                 THA2_WEIGHT_FILES))  # stage attribute -> the official file name
-HOW_TO_GET = tha2_weights_help()
+HOW_TO_GET = how_to_get()
 
 
-class THA2(Poser):
+class THA2(TalkingHeadNetwork):
     image_size = IMAGE_SIZE
     character_box = (0, 128, IMAGE_SIZE)
     pose_size = POSE_SIZE
     eyebrow_box = (64, 64, 128)
     face_box = (32, 32, 192)
-    files = FILES
+    weights = WEIGHTS
     how_to_get = HOW_TO_GET
 
     def __init__(self):

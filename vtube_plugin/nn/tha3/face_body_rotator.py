@@ -1,7 +1,7 @@
 """Stage 4: turn head and body at 256x256; yields a warped image and the warp itself for the editor."""
 
-from torch import Tensor, nn
 import torch
+from torch import Tensor, nn
 
 from vtube_plugin.nn.blocks import color_head, grid_head
 from vtube_plugin.nn.encoder_decoder import ResizeEncoderDecoder, tile_pose

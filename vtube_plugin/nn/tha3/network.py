@@ -8,33 +8,25 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from vtube_plugin.nn.poser import Poser
+from vtube_plugin.nn.talking_head import TalkingHeadNetwork
 from vtube_plugin.nn.tha3.editor import Editor
 from vtube_plugin.nn.tha3.eyebrow_decomposer import EyebrowDecomposer
 from vtube_plugin.nn.tha3.eyebrow_morphing_combiner import EyebrowMorphingCombiner
 from vtube_plugin.nn.tha3.face_body_rotator import FaceBodyRotator
 from vtube_plugin.nn.tha3.face_morpher import FaceMorpher
+from vtube_plugin.nn.tha3.weights import HOW_TO_GET, WEIGHTS
 from vtube_plugin.pose import ROTATION_SLICE
 
 IMAGE_SIZE = 512
 POSE_SIZE = 45
-FILES = {
-    "eyebrow_decomposer": "eyebrow_decomposer.pt",
-    "eyebrow_morphing_combiner": "eyebrow_morphing_combiner.pt",
-    "face_morpher": "face_morpher.pt",
-    "face_body_rotator": "two_algo_face_body_rotator.pt",
-    "editor": "editor.pt",
-}
-HOW_TO_GET = "Run `vtube-plugin models fetch` to download the THA3 weights (or pass --weights DIR)."
 
-
-class THA3(Poser):
+class THA3(TalkingHeadNetwork):
     image_size = IMAGE_SIZE
     character_box = (0, 0, IMAGE_SIZE)
     pose_size = POSE_SIZE
     eyebrow_box = (64, 192, 128)
     face_box = (32, 160, 192)
-    files = FILES
+    weights = WEIGHTS
     how_to_get = HOW_TO_GET
 
     def __init__(self):

@@ -13,8 +13,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from vtube_plugin.background import DEFAULT_BACKGROUND, Colour, over_background
 from vtube_plugin.errors import UserError
+from vtube_plugin.sinks.background import DEFAULT_BACKGROUND, Colour, over_background
 
 AUDIO_RATE = 48_000  # every audio encoder we use takes it (Opus takes little else)
 
@@ -94,7 +94,7 @@ class VideoWriter:
         self._audio_encoder = _first_encoder(self._format.audio_encoders, f"{self.path.suffix[1:].upper()} audio")
         self._audio = path
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, kind, error, traceback) -> None:

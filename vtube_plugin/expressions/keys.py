@@ -10,8 +10,8 @@ import sys
 from typing import TextIO
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.expression_presets import key_name, parse_chord  # one key spelling for the file and the keyboard
-from vtube_plugin.expressions import ExpressionLayer
+from vtube_plugin.expressions.layer import ExpressionLayer
+from vtube_plugin.expressions.presets import key_name, parse_chord  # one key spelling for the file and the keyboard
 
 __all__ = ["KeyChords", "KeyboardInput", "key_name", "parse_chord", "start_key_input"]
 
@@ -74,7 +74,7 @@ class KeyboardInput:
         if name:
             self.chords.key_up(name)
 
-    def start(self) -> "KeyboardInput":
+    def start(self) -> KeyboardInput:
         self._listener.start()
         return self
 
@@ -86,7 +86,7 @@ def start_key_input(layer: ExpressionLayer, mode: str = "auto", out: TextIO | No
     """`keyboard`, `console`, `auto` (keyboard if pynput works here, else console when stdin is a terminal)
     or `off`. Returns the started input (with close()) or None. `console=False`: the caller reads the
     terminal itself (the run loop) and passes expression lines on, so no second reader starts here."""
-    from vtube_plugin.control import ConsoleInput
+    from vtube_plugin.expressions.control import ConsoleInput
 
     out = out if out is not None else sys.stderr
     if mode == "off":

@@ -7,8 +7,8 @@ Casiez, Roussel and Vogel (CHI 2012): a low-pass filter whose cutoff rises with 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 

@@ -7,9 +7,9 @@ user config folder, so the next `vtube-plugin run` starts calibrated.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
 
 from vtube_plugin.config_dir import CONFIG_ENV, config_dir
 from vtube_plugin.errors import UserError
@@ -41,7 +41,7 @@ class Calibration:
     frames: int = 0
 
     @classmethod
-    def capture(cls, frames: Iterable[FaceFrame]) -> "Calibration":
+    def capture(cls, frames: Iterable[FaceFrame]) -> Calibration:
         """The average of the frames: each blendshape over the frames that carry it, likewise the angles."""
         frames = list(frames)
         sums: dict[str, list[float]] = {}
@@ -77,7 +77,7 @@ class Calibration:
                 "left_eye": self.left_eye, "right_eye": self.right_eye}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Calibration":
+    def from_dict(cls, data: dict) -> Calibration:
         def angles(key: str, n: int):
             value = data.get(key)
             return tuple(float(v) for v in value) if isinstance(value, list) and len(value) == n else None

@@ -13,7 +13,7 @@ import threading
 from typing import TextIO
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.expressions import ExpressionLayer
+from vtube_plugin.expressions.layer import ExpressionLayer
 
 DEFAULT_PORT = 41455
 ACTIONS = ("trigger", "release", "toggle", "press")
@@ -69,7 +69,7 @@ class ControlServer:
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="control-server", daemon=True)
 
-    def start(self) -> "ControlServer":
+    def start(self) -> ControlServer:
         self._thread.start()
         return self
 
@@ -78,7 +78,7 @@ class ControlServer:
             self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "ControlServer":
+    def __enter__(self) -> ControlServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -112,7 +112,7 @@ class ConsoleInput:
         self.out = out if out is not None else sys.stderr
         self._thread = threading.Thread(target=self._read, name="console-input", daemon=True)
 
-    def start(self) -> "ConsoleInput":
+    def start(self) -> ConsoleInput:
         print(f"expressions: type a name and Enter ({', '.join(self.layer.presets)}); {HELP}", file=self.out)
         self._thread.start()
         return self

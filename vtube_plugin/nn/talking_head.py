@@ -1,5 +1,5 @@
-"""What THA2 and THA3 share as assemblies: five stage modules loaded from five files, and the first three stages
-(eyebrows, then the face) with the crops and pastes between them. Each model adds its own rotate and edit.
+"""What THA2 and THA3 share (`TalkingHeadNetwork`): five stage modules loaded from five files, and the first
+three stages (eyebrows, then the face) with the crops and pastes between them. Each model adds its own rotate and edit.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from typing import TypeVar
 from torch import Tensor, nn
 
 from vtube_plugin.nn.checkpoint import load_checkpoint
+from vtube_plugin.nn.weights import WeightFile
 from vtube_plugin.pose import EYEBROW_SLICE, FACE_SLICE
 
-P = TypeVar("P", bound="Poser")
+P = TypeVar("P", bound="TalkingHeadNetwork")
 Box = tuple[int, int, int]  # (top, left, size) of a square region of the character image
 
 
@@ -21,7 +22,7 @@ def crop(image: Tensor, box: Box) -> Tensor:
     return image[:, :, top:top + size, left:left + size]
 
 
-class Poser(nn.Module):
+class TalkingHeadNetwork(nn.Module):
     image_size: int
     pose_size: int
     # Where this network's input sits in a 512x512 character framed by our rules (head in the 128x128 box
@@ -30,7 +31,7 @@ class Poser(nn.Module):
     character_box: Box
     eyebrow_box: Box  # where the eyebrow stages look in the character image
     face_box: Box  # where the face morpher looks
-    files: dict[str, str]  # stage attribute -> checkpoint file name
+    weights: dict[str, WeightFile]  # stage attribute -> its checkpoint file (declared in the model's weights.py)
     how_to_get: str  # ends every weight-loading error: where users get the files
 
     eyebrow_decomposer: nn.Module
@@ -40,8 +41,8 @@ class Poser(nn.Module):
     @classmethod
     def from_dir(cls: type[P], weights_dir: Path) -> P:
         net = cls()
-        for attr, filename in cls.files.items():
-            load_checkpoint(getattr(net, attr), Path(weights_dir) / filename, how_to_get=cls.how_to_get)
+        for attr, weight in cls.weights.items():
+            load_checkpoint(getattr(net, attr), Path(weights_dir) / weight.name, how_to_get=cls.how_to_get)
         return net.eval()
 
     # --- the stages, in order; each takes what the one before produced --------------------------

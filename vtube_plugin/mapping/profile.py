@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from vtube_plugin.bundled import profiles_dir
 from vtube_plugin.config_dir import config_dir
 from vtube_plugin.errors import UserError
+from vtube_plugin.mapping.smoothing import OneEuroSettings
 from vtube_plugin.pose import BY_NAME, GROUPS, NAMES
-from vtube_plugin.smoothing import OneEuroSettings
 from vtube_plugin.sources.names import ARKIT_NAMES
 from vtube_plugin.user_files import is_number, read_toml
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from vtube_plugin.calibration import Calibration, mean_angles
+from vtube_plugin.mapping.calibration import Calibration, mean_angles
+from vtube_plugin.mapping.profile import Profile, Rule
+from vtube_plugin.mapping.smoothing import PoseSmoother
 from vtube_plugin.pose import BY_NAME, MAXIMUM, MINIMUM, THA3_SIZE, Pose
-from vtube_plugin.profile import Profile, Rule
-from vtube_plugin.smoothing import PoseSmoother
 from vtube_plugin.sources.frame import FaceFrame
-
 
 
 def frame_inputs(frame: FaceFrame) -> dict[str, float]:

@@ -8,13 +8,13 @@ switching mid-fade never jumps. The blend rule is in docs/expressions.md and `Ex
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.expression_presets import (  # re-exported: one import for users of the layer
+from vtube_plugin.expressions.presets import (  # re-exported: one import for users of the layer
     MODES,
     Expression,
     ObsActions,
@@ -156,7 +156,7 @@ class ExpressionLayer:
         while self._services:
             self._services.pop().close()
 
-    def __enter__(self) -> "ExpressionLayer":
+    def __enter__(self) -> ExpressionLayer:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,0 +1,55 @@
+"""What switches expressions in a live session: the presets file, the control port, keys and OBS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vtube_plugin.expressions.control import DEFAULT_PORT
+
+
+@dataclass(frozen=True)
+class ObsOptions:
+    """What the user gave for OBS; `resolve_settings` fills the rest from the environment and obs.toml."""
+
+    host: str | None = None
+    port: str | int | None = None
+    password: str | None = None
+    config: str | None = None
+
+    def resolve(self):
+        from vtube_plugin.obs.settings import resolve_settings
+
+        return resolve_settings(host=self.host, port=self.port, password=self.password, config=self.config)
+
+
+@dataclass(frozen=True)
+class ExpressionSettings:
+    presets: str | None = None  # None: the user's expressions.toml, else the shipped one
+    control_port: int = DEFAULT_PORT  # 0: no control channel
+    keys: str = "auto"  # auto, keyboard, console or off
+    obs: bool = False  # connect to OBS for hotkeys and custom events
+    obs_options: ObsOptions = ObsOptions()
+
+
+def start_expressions(settings: ExpressionSettings, console: bool = True):
+    """The ExpressionLayer with its inputs started (control channel, keys, OBS); `close()` stops them.
+    `console=False` when the caller already reads the terminal (see keys.start_key_input)."""
+    from vtube_plugin.expressions.control import ControlServer
+    from vtube_plugin.expressions.keys import start_key_input
+    from vtube_plugin.expressions.layer import ExpressionLayer, load_presets
+
+    layer = ExpressionLayer(load_presets(settings.presets))
+    try:
+        if settings.control_port:
+            layer.attach(ControlServer(layer, settings.control_port).start())
+        keys = start_key_input(layer, settings.keys, console=console)
+        if keys is not None:
+            layer.attach(keys)
+        if settings.obs:
+            from vtube_plugin.obs.controller import ObsController
+
+            layer.attach(ObsController(layer, settings.obs_options.resolve()).start())
+    except BaseException:
+        layer.close()
+        raise
+    return layer
