@@ -13,7 +13,11 @@ from vtube_plugin.models.store import tha2_weights_help
 from vtube_plugin.nn.tha2.network import THA2
 
 STAGE_TOLERANCE = 1e-3  # per stage, fed exact official inputs (observed: 0, bit-exact)
-CHAIN_MIN_PSNR = 50.0  # dB, peak-to-peak 2 (observed: identical)
+# dB, peak-to-peak 2. Identical on the AVX-512 machine that made the vectors; on an AVX2-only CPU oneDNN picks
+# other convolution kernels (another summation order), every stage stays within 1e-3 but the random stand-in
+# weights amplify it through the chain to 49.8 dB (mouth_only) and 50.2 dB (every_group). 45 dB is the project's
+# bar for any engine against the reference, still far above a 1-px crop shift (19 dB) or align_corners (42 dB).
+CHAIN_MIN_PSNR = 45.0
 CHAIN_MAX_ERROR = 0.1
 
 
