@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from vtube_plugin.expressions.control import DEFAULT_PORT
+from vtube_plugin.ports import port_type
 
 
 def add_parser(subparsers) -> None:
@@ -17,7 +18,7 @@ def add_parser(subparsers) -> None:
                         help="switch it off (it fades out)")
     action.add_argument("--toggle", dest="action", action="store_const", const="toggle",
                         help="switch it on if off, off if on")
-    parser.add_argument("--control-port", type=int, default=DEFAULT_PORT, metavar="PORT",
+    parser.add_argument("--control-port", type=port_type(), default=DEFAULT_PORT, metavar="PORT",
                         help=f"the port `vtube-plugin run` listens on (default {DEFAULT_PORT})")
     parser.set_defaults(run=run, action="trigger")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.ports import PortError, check_port
 from vtube_plugin.user_files import read_toml
 
 DEFAULT_HOST = "localhost"
@@ -46,12 +47,9 @@ def _check_config(data: dict[str, object], path: Path) -> None:
 
 def _port(value: object, where: str) -> int:
     try:
-        port = int(str(value))
-    except ValueError:
-        raise UserError(f"{where}: the OBS port must be a whole number such as 4455, got {value!r}") from None
-    if not 1 <= port <= 65535:
-        raise UserError(f"{where}: the OBS port must be between 1 and 65535, got {port}")
-    return port
+        return check_port(value)
+    except PortError as err:
+        raise UserError(f"{where}: the OBS port {err}, such as 4455") from None
 
 
 def resolve_settings(host: str | None = None, port: int | str | None = None, password: str | None = None,

@@ -10,6 +10,7 @@ import errno
 import socket
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.ports import check_port, port_type
 from vtube_plugin.sources.base import Malformed, Source
 
 MAX_DATAGRAM = 65535
@@ -17,6 +18,7 @@ MAX_DATAGRAM = 65535
 # while our thread is busy; 4 MiB is asked for, the OS may grant less.
 RECEIVE_BUFFER = 4 * 1024 * 1024
 POLL_SECONDS = 0.2  # how often the loop looks at the stop flag and runs `_idle`
+LISTEN_PORT = port_type(zero="picks a free port")  # the OPTIONS type of a port we listen on
 
 
 def open_udp_socket(host: str, port: int, what: str) -> socket.socket:
@@ -52,7 +54,7 @@ class UdpSource(Source):
     def __init__(self, host: str, port: int) -> None:
         super().__init__()
         self.host = host
-        self.port = port
+        self.port = check_port(port, "port", zero="picks a free port")
         self._sock: socket.socket | None = None
 
     @property

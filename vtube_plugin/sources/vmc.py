@@ -24,7 +24,7 @@ from vtube_plugin.sources.frame import FaceFrame
 from vtube_plugin.sources.names import normalise_name
 from vtube_plugin.sources.osc import OscError, decode
 from vtube_plugin.sources.rotation import Matrix, angles_from_matrix, matmul, quaternion_matrix, unity_to_person
-from vtube_plugin.sources.udp import UdpSource
+from vtube_plugin.sources.udp import LISTEN_PORT, UdpSource
 
 DEFAULT_PORT = 39539
 # Listening on every interface lets a tracker on another PC or phone reach us; a tracker on this PC
@@ -54,7 +54,7 @@ class VmcSource(UdpSource):
     """FaceFrames from a VMC sender. `VmcSource(port=39539, host="0.0.0.0")`; port 0 picks a free port."""
 
     name = "vmc"
-    OPTIONS = {"port": int, "host": str}
+    OPTIONS = {"port": LISTEN_PORT, "host": str}
     DEFAULT_PROFILE = "vrm"
     WAITING_HINT = "is the tracker app (VSeeFace, VMagicMirror, Waidayo...) sending VMC to this computer, port {port}?"
     FLAGS = {"host": ("host", "address to listen on (default: all, 0.0.0.0)"),
