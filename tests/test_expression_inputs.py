@@ -158,7 +158,7 @@ def test_obs_settings_come_from_options_then_environment_then_our_file(tmp_path)
     assert resolve_settings(host="127.0.0.1", port="4480", password="opt", config=config, env=env) == \
         ObsSettings("127.0.0.1", 4480, "opt")
     assert "from-file" not in repr(resolve_settings(config=config, env={}))
-    with pytest.raises(UserError, match="OBS_PORT: the OBS port must be a whole number"):
+    with pytest.raises(UserError, match="OBS_PORT: the OBS port http is not a port number"):
         resolve_settings(config=config, env={"OBS_PORT": "http"})
     config.write_text('port = 4455\npasword = "x"\n')
     with pytest.raises(UserError, match="unknown setting.*pasword"):
