@@ -97,8 +97,9 @@ def parse_datagram(text: str) -> FaceFrame:
 class IFacialMocapSource(UdpSource):
     """FaceFrames from iFacialMocap on a phone at `phone` (its IP address, shown in the app).
 
-    Sends the start string on start and again whenever nothing has arrived for `resend_after`
-    seconds (the phone restarted the app, the Wi-Fi dropped). Without `phone` it only listens.
+    Sends the start string on start and again whenever nothing has arrived from the phone for `resend_after`
+    seconds (the phone restarted the app, the Wi-Fi dropped). Datagrams from other addresses are ignored and
+    counted. Without `phone` it only listens, to the first address it hears.
     """
 
     name = "ifacialmocap"
@@ -134,6 +135,7 @@ class IFacialMocapSource(UdpSource):
     def _open(self) -> None:
         if self.phone is not None:
             self.phone = resolve_phone(self.phone)
+            self.allowed = frozenset({self.phone})  # only the phone drives the character (else: the first sender)
         super()._open()
         self._send_start()
 
