@@ -85,6 +85,7 @@ def test_a_taken_control_port_is_a_clear_error(layer):
 def test_a_raw_line_protocol_client_gets_one_line_answers(layer):
     with ControlServer(layer, port=0) as server:
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(f"secret {server.secret_file.read_text().strip()}\n".encode())
             sock.sendall(b"expression wow trigger\nfrobnicate now please\n")
             answers = sock.makefile("r")
             answers = answers.readline(), answers.readline()

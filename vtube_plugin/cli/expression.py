@@ -11,7 +11,8 @@ from vtube_plugin.ports import port_type
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "expression", help="switch an expression of the running `vtube-plugin run` (for scripts)",
-        description="Sends one command to `vtube-plugin run` over 127.0.0.1. NAME `list` shows the expressions.")
+        description="Sends one command to `vtube-plugin run` over 127.0.0.1, after the run's secret (read from "
+                    "<config folder>/control-PORT.secret, which only you can read). NAME `list` shows the expressions.")
     parser.add_argument("name", metavar="NAME", help="an expression from the presets file (e.g. happy), or `list`")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--release", dest="action", action="store_const", const="release",
