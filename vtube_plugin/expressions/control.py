@@ -117,6 +117,7 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     daemon_threads = True
+    request_queue_size = 16  # the listen backlog; more connections than MAX_CONNECTIONS are hung up on anyway
 
     def __init__(self, address: tuple[str, int], layer: ExpressionLayer, idle_seconds: float):
         self.layer = layer
