@@ -19,9 +19,12 @@ def add_obs_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--obs-port", metavar="PORT", default=None, type=port_type(),
                        help="OBS Tools > WebSocket Server Settings > Server Port "
                             "(default: $OBS_PORT, obs.toml, else 4455)")
-    group.add_argument("--obs-password", metavar="PASSWORD", default=None,
-                       help="the websocket password (better: $OBS_PASSWORD or obs.toml, which other users cannot "
-                            "read in the process list)")
+    password = group.add_mutually_exclusive_group()
+    password.add_argument("--obs-password", metavar="PASSWORD", default=None,
+                          help="the websocket password. Careful: every user of this PC can read it in the process "
+                               "list (ps); better --obs-password-file, $OBS_PASSWORD or password in obs.toml")
+    password.add_argument("--obs-password-file", metavar="FILE", default=None,
+                          help="a file whose first line is the websocket password (default: $OBS_PASSWORD_FILE)")
     group.add_argument("--obs-config", metavar="FILE", default=None,
                        help="OBS settings file (default: <user config>/vtube-plugin/obs.toml)")
 
@@ -48,7 +51,8 @@ def add_expression_options(parser: argparse.ArgumentParser) -> None:
 def obs_options_from_args(args: argparse.Namespace):
     from vtube_plugin.expressions.settings import ObsOptions
 
-    return ObsOptions(host=args.obs_host, port=args.obs_port, password=args.obs_password, config=args.obs_config)
+    return ObsOptions(host=args.obs_host, port=args.obs_port, password=args.obs_password, config=args.obs_config,
+                      password_file=args.obs_password_file)
 
 
 def obs_settings_from_args(args: argparse.Namespace):
