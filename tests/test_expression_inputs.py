@@ -85,6 +85,7 @@ def test_a_taken_control_port_is_a_clear_error(layer):
 def test_a_raw_line_protocol_client_gets_one_line_answers(layer):
     with ControlServer(layer, port=0) as server:
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            sock.sendall(f"secret {server.secret_file.read_text().strip()}\n".encode())
             sock.sendall(b"expression wow trigger\nfrobnicate now please\n")
             answers = sock.makefile("r")
             answers = answers.readline(), answers.readline()
@@ -158,7 +159,7 @@ def test_obs_settings_come_from_options_then_environment_then_our_file(tmp_path)
     assert resolve_settings(host="127.0.0.1", port="4480", password="opt", config=config, env=env) == \
         ObsSettings("127.0.0.1", 4480, "opt")
     assert "from-file" not in repr(resolve_settings(config=config, env={}))
-    with pytest.raises(UserError, match="OBS_PORT: the OBS port must be a whole number"):
+    with pytest.raises(UserError, match="OBS_PORT: the OBS port http is not a port number"):
         resolve_settings(config=config, env={"OBS_PORT": "http"})
     config.write_text('port = 4455\npasword = "x"\n')
     with pytest.raises(UserError, match="unknown setting.*pasword"):

@@ -290,3 +290,41 @@ def test_obs_killed_mid_run_reconnects_and_keeps_active_expressions(obs, presets
                                                            "sceneItemId": item_id(obs, "happy")})["sceneItemEnabled"])
         set_item(obs, "happy", False)
         loop.wait_for("mouth_raised_corner_left", 0.0, after=on)
+
+
+def test_a_frozen_obs_is_noticed_within_seconds_and_reconnected_when_it_wakes(obs, presets_file):
+    # SIGSTOP freezes the real OBS: its sockets stay open and the kernel still takes our bytes, but nothing
+    # answers (a hung OBS). Before, the controller waited on it forever and said nothing.
+    import os
+    import signal
+
+    layer, controller, said = quick_controller(obs, presets_file)
+    with FrameLoop(layer) as loop, controller:
+        assert controller.wait_for("connected", 15), said
+        os.kill(obs.obs.pid, signal.SIGSTOP)
+        try:
+            frozen_at = time.monotonic()
+            wait_obs(lambda: any("lost the connection" in line for line in said), timeout=15)
+            noticed = time.monotonic() - frozen_at
+            lost = next(line for line in said if "lost the connection" in line)
+            assert "no answer within 3 s" in lost and noticed < 10  # keepalive (2 s) + the request timeout (3 s)
+            before = loop.count()
+            wait_obs(lambda: loop.count() > before + 10)  # rendering never waited for the frozen OBS
+        finally:
+            os.kill(obs.obs.pid, signal.SIGCONT)
+        assert controller.wait_for("connected", 20), said
+        set_item(obs, "happy", True)
+        loop.wait_for("mouth_raised_corner_left", 1.0)
+        set_item(obs, "happy", False)
+
+
+def test_the_password_can_come_from_a_file(obs, presets_file, tmp_path, monkeypatch, capsys):
+    secret_file = tmp_path / "obs-password.txt"
+    secret_file.write_text(PASSWORD + "\n")
+    monkeypatch.delenv("OBS_PASSWORD", raising=False)
+    argv = ["obs", "setup", "--expressions", str(presets_file), "--obs-host", "127.0.0.1", "--obs-port", str(obs.port)]
+    code, out = run_cli([*argv, "--obs-password-file", str(secret_file)], monkeypatch, capsys)
+    assert code == 0 and "done:" in out, out
+    monkeypatch.setenv("OBS_PASSWORD_FILE", str(secret_file))
+    code, out = run_cli(argv, monkeypatch, capsys)
+    assert code == 0 and "done:" in out and PASSWORD not in out, out

@@ -307,8 +307,10 @@ def test_expression_buttons_set_the_sliders_as_the_expression_layer_would(page, 
     assert np.allclose(rendered, expected.as_array(), atol=0.006)  # sliders step by 0.01
 
 
-def _post(url: str, body: bytes) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=body, method="POST")
+def _post(poser, path: str, value: dict) -> tuple[int, dict]:
+    """A POST as the page sends it: JSON, with the page's token."""
+    request = urllib.request.Request(poser.url + path, data=json.dumps(value).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "X-Poser-Token": poser.token})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -317,11 +319,11 @@ def _post(url: str, body: bytes) -> tuple[int, dict]:
 
 
 def test_api_refuses_bad_poses_with_a_message(poser):
-    status, answer = _post(poser.url + "api/pose", json.dumps({"pose": {"mouth_aaa": 2}}).encode())
+    status, answer = _post(poser, "api/pose", {"pose": {"mouth_aaa": 2}})
     assert status == 400 and "mouth_aaa" in answer["error"] and "0..1" in answer["error"]
-    status, answer = _post(poser.url + "api/load-pose", b'{"pose": {"mouth_aah": 1}}')
+    status, answer = _post(poser, "api/load-pose", {"text": '{"pose": {"mouth_aah": 1}}'})
     assert status == 400 and "mouth_aaa" in answer["error"]  # the did-you-mean hint
-    status, answer = _post(poser.url + "api/load-pose", b"not json")
+    status, answer = _post(poser, "api/load-pose", {"text": "not json"})
     assert status == 400 and "not valid JSON" in answer["error"]
 
 

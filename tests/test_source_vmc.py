@@ -185,7 +185,7 @@ def test_open_source_reads_options_from_text():
     assert open_source("vmc").address == ("0.0.0.0", 39539)
     with pytest.raises(UserError, match="'colour=red' is not an option"):
         open_source("vmc:colour=red")
-    with pytest.raises(UserError, match="port=abc should be a whole number"):
+    with pytest.raises(UserError, match="port=abc is not a port number"):
         open_source("vmc:port=abc")
     with pytest.raises(UserError, match="unknown source 'kinect'"):
         open_source("kinect")

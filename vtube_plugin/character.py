@@ -5,6 +5,7 @@ to the size the network takes. Every problem becomes a UserError that says how t
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,9 @@ from PIL import Image, UnidentifiedImageError
 from vtube_plugin.errors import UserError
 
 MIN_SIZE = 256
+# The network works at 512; a bigger side buys nothing and costs memory: a 546 KiB PNG of 12000x12000 took
+# 1.7 GB to decode. The size is read from the header, before anything is decoded.
+MAX_SIDE = 4096
 GUIDE = "docs/character-images.md"
 _HOW_TO_MAKE_TRANSPARENT = (
     "The character must be on a transparent background: remove the background in an image editor "
@@ -59,7 +63,16 @@ def load_character(path: str | Path, size: int) -> np.ndarray:
 
 def _read(path: Path) -> Image.Image:
     try:
-        with Image.open(path) as opened:
+        with warnings.catch_warnings():  # Pillow warns of big pictures at open; the size check below says why
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(path)  # reads the header only
+        with opened:
+            width, height = opened.size
+            if max(width, height) > MAX_SIDE:
+                raise UserError(
+                    f"character image {path} is {width}x{height}; the largest picture taken is {MAX_SIDE} pixels "
+                    f"on a side (the network works at 512x512). Scale it down to 512x512 in an image editor."
+                )
             opened.load()  # decode now: a truncated file fails here, not later in the renderer
             return opened.copy()
     except UnidentifiedImageError:

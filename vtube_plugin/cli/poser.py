@@ -10,6 +10,7 @@ from pathlib import Path
 
 from vtube_plugin.cli.common import add_renderer_options
 from vtube_plugin.errors import UserError
+from vtube_plugin.ports import port_type
 
 
 def add_parser(subparsers) -> None:
@@ -23,7 +24,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--character", metavar="IMG", default=None,
                         help="the character to start with: a 512x512 PNG/WebP with a transparent background "
                              "(default: the sample character crypko_00.png from `vtube-plugin models fetch`)")
-    parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
+    parser.add_argument("--port", type=port_type(zero="picks a free one"), default=0,
+                        help="port to listen on (default: any free port)")
     parser.add_argument("--save-dir", metavar="DIR", default=".",
                         help="folder 'save PNG' writes to (default: the current folder)")
     parser.add_argument("--no-browser", action="store_true", help="print the URL but do not open a browser")
@@ -39,8 +41,6 @@ def run(args: argparse.Namespace) -> int:
     from vtube_plugin.poser.preview import PreviewWorker
     from vtube_plugin.poser.server import PoserApp, PoserServer
 
-    if not 0 <= args.port <= 65535:
-        raise UserError(f"--port {args.port} is not a port number (0..65535; 0 picks a free one)")
     save_dir = Path(args.save_dir).expanduser().resolve()
     if save_dir.exists() and not save_dir.is_dir():
         raise UserError(f"--save-dir {save_dir} is a file, not a folder")

@@ -15,11 +15,13 @@ class ObsOptions:
     port: str | int | None = None
     password: str | None = None
     config: str | None = None
+    password_file: str | None = None
 
     def resolve(self):
         from vtube_plugin.obs.settings import resolve_settings
 
-        return resolve_settings(host=self.host, port=self.port, password=self.password, config=self.config)
+        return resolve_settings(host=self.host, port=self.port, password=self.password, config=self.config,
+                                password_file=self.password_file)
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,9 @@ class LiveLoop:
         stats = getattr(self.source, "stats", None)  # sources.base.SourceStats
         if stats is not None:
             parts.append(f"{self.source.name}: {stats.packets} received, {stats.dropped} dropped")
+            ignored = stats.ignored_text() if hasattr(stats, "ignored_text") else ""
+            if ignored:
+                parts.append(ignored)  # someone else is sending to our port: say so, with their address
         return " | ".join(parts)
 
     def run(self) -> LiveSummary:

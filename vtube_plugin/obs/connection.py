@@ -30,12 +30,12 @@ def describe_failure(exc: BaseException, settings: ObsSettings) -> ObsUnavailabl
     where = settings.address
     text = str(exc)
     if isinstance(exc, OBSSDKError) and "no password provided" in text:
-        return ObsUnavailable(f"OBS at {where} asks for a password; give it with --obs-password, the OBS_PASSWORD "
-                              "environment variable or password = \"...\" in obs.toml "
+        return ObsUnavailable(f"OBS at {where} asks for a password; give it with --obs-password-file, the "
+                              "OBS_PASSWORD environment variable or password = \"...\" in obs.toml "
                               "(OBS: Tools > WebSocket Server Settings > Show Connect Info)", "no-password")
     if isinstance(exc, OBSSDKError) and "failed to identify" in text:
         return ObsUnavailable(f"wrong password for OBS at {where}; check Tools > WebSocket Server Settings > "
-                              "Show Connect Info in OBS, and --obs-password / OBS_PASSWORD / obs.toml here",
+                              "Show Connect Info in OBS, and --obs-password(-file) / OBS_PASSWORD / obs.toml here",
                               "wrong-password")
     if isinstance(exc, (ConnectionRefusedError, TimeoutError)) or type(exc).__name__ == "WebSocketTimeoutException":
         return ObsUnavailable(f"OBS is not reachable at {where}: is OBS running, with Tools > WebSocket Server "

@@ -2,13 +2,16 @@
 
 Runs on its own thread so rendering never waits for OBS. It reconnects with a growing delay when OBS
 is closed or restarts, and says on the console what it is doing (connected, retrying in Ns, wrong password).
+A frozen OBS keeps its socket open and answers nothing: a request every `keepalive` seconds notices it.
 """
 
 from __future__ import annotations
 
 import queue
+import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 from vtube_plugin.expressions.layer import ExpressionLayer
@@ -25,7 +28,7 @@ def _say(line: str) -> None:
 
 
 class _Lost(Exception):
-    """The connection dropped while we were using it."""
+    """The connection dropped while we were using it (the text, if any, says how)."""
 
 
 class ObsController:
@@ -33,12 +36,13 @@ class ObsController:
     connected, not-running, wrong-password, no-password, lost, closed."""
 
     def __init__(self, layer: ExpressionLayer, settings: ObsSettings, say: Callable[[str], None] = _say,
-                 first_delay: float = 0.5, max_delay: float = 10.0):
+                 first_delay: float = 0.5, max_delay: float = 10.0, keepalive: float = 2.0):
         self.layer = layer
         self.settings = settings
         self.say = say
         self.first_delay = first_delay
         self.max_delay = max_delay
+        self.keepalive = keepalive  # seconds without traffic before we ask OBS something (its answer: settings.timeout)
         self.state = "connecting"
         self.dropped = 0  # custom events we could not use (unknown expression or action)
         self._jobs: queue.Queue = queue.Queue()
@@ -90,13 +94,14 @@ class ObsController:
                 delay = min(delay * 2, self.max_delay)
                 continue
             delay = self.first_delay
+            how = ""
             try:
                 self._serve()
-            except _Lost:
-                pass
+            except _Lost as lost:
+                how = f" ({lost})" if str(lost) else ""
+            if not self._stop.is_set():  # said before closing: closing a frozen connection can take a while
+                self._set_state("lost", f"OBS: lost the connection to {self.settings.address}{how}; reconnecting")
             self._disconnect()
-            if not self._stop.is_set():
-                self._set_state("lost", f"OBS: lost the connection to {self.settings.address}; reconnecting")
 
     def _connect(self) -> None:
         requests = open_requests(self.settings)
@@ -122,22 +127,34 @@ class ObsController:
 
     def _disconnect(self) -> None:
         for client in (self._events, self._requests):
-            if client is not None:
-                try:
-                    client.base_client.ws.close()
-                except Exception:  # noqa: BLE001 - closing a dead socket
-                    pass
+            if client is None:
+                continue
+            # Not close(): it waits for OBS to answer the close frame, which a frozen OBS never does.
+            # Shutting the socket down both ways also wakes the event thread blocked in its receive.
+            ws = client.base_client.ws
+            try:
+                ws.sock.shutdown(socket.SHUT_RDWR)
+            except Exception:  # noqa: BLE001 - already closed, or never opened
+                pass
+            try:
+                ws.shutdown()
+            except Exception:  # noqa: BLE001 - closing a dead socket
+                pass
         if self._events is not None and self._events.worker is not threading.current_thread():
             self._events.worker.join(timeout=2)
         self._events = self._requests = None
 
     def _serve(self) -> None:
+        last_heard = time.monotonic()
         while not self._stop.is_set():
             if not self._events.worker.is_alive():
                 raise _Lost()
             try:
                 job = self._jobs.get(timeout=0.2)
             except queue.Empty:
+                if time.monotonic() - last_heard >= self.keepalive:
+                    self._still_there()
+                    last_heard = time.monotonic()
                 continue
             kind, *args = job
             if kind == "stop":
@@ -152,6 +169,16 @@ class ObsController:
                 if type(exc).__module__.startswith("websocket"):
                     raise _Lost() from exc
                 self.say(f"OBS: could not handle {kind} event: {type(exc).__name__}: {exc}")
+
+    def _still_there(self) -> None:
+        """One cheap request; no answer within settings.timeout means OBS is frozen or gone."""
+        try:
+            self._requests.send("GetVersion", raw=True)
+        except Exception as exc:  # noqa: BLE001
+            if is_request_failure(exc):
+                return  # it answered, even if with a refusal
+            timed_out = "Timeout" in type(exc).__name__ or "timed out" in str(exc)  # obsws: OBSSDKTimeoutError
+            raise _Lost(f"no answer within {self.settings.timeout:g} s" if timed_out else type(exc).__name__) from None
 
     def _set_state(self, state: str, message: str | None) -> None:
         with self.changed:

@@ -1,8 +1,9 @@
 """Where to reach OBS: host, port and password from options, environment variables or our obs.toml.
 
 Precedence: command-line options, then OBS_HOST / OBS_PORT / OBS_PASSWORD, then
-`<user config>/vtube-plugin/obs.toml`, then localhost:4455 with no password. The password never appears
-in a repr, a log line or an error message.
+`<user config>/vtube-plugin/obs.toml`, then localhost:4455 with no password. The password may also come
+from a file (--obs-password-file, OBS_PASSWORD_FILE): unlike --obs-password, neither shows in the process
+list (`ps`) of other users. The password never appears in a repr, a log line or an error message.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.user_files import read_toml
+from vtube_plugin.ports import PortError, check_port
+from vtube_plugin.user_files import read_text, read_toml
 
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 4455  # obs-websocket 5's default (Tools > WebSocket Server Settings)
@@ -46,18 +48,29 @@ def _check_config(data: dict[str, object], path: Path) -> None:
 
 def _port(value: object, where: str) -> int:
     try:
-        port = int(str(value))
-    except ValueError:
-        raise UserError(f"{where}: the OBS port must be a whole number such as 4455, got {value!r}") from None
-    if not 1 <= port <= 65535:
-        raise UserError(f"{where}: the OBS port must be between 1 and 65535, got {port}")
-    return port
+        return check_port(value)
+    except PortError as err:
+        raise UserError(f"{where}: the OBS port {err}, such as 4455") from None
+
+
+def read_password_file(path: str | Path) -> str:
+    """The password in a file of its own: its first line, without the line end (spaces are kept)."""
+    text = read_text(Path(path).expanduser(), "OBS password file")
+    password = text.splitlines()[0] if text else ""
+    if not password:
+        raise UserError(f"the OBS password file {path} is empty; write the password on its first line")
+    return password
 
 
 def resolve_settings(host: str | None = None, port: int | str | None = None, password: str | None = None,
-                     config: str | Path | None = None, env: Mapping[str, str] | None = None) -> ObsSettings:
+                     config: str | Path | None = None, env: Mapping[str, str] | None = None,
+                     password_file: str | Path | None = None) -> ObsSettings:
     """Merge the sources of settings. A `config` given explicitly must exist."""
     env = os.environ if env is None else env
+    if password is None and password_file is None and env.get("OBS_PASSWORD_FILE") and not env.get("OBS_PASSWORD"):
+        password_file = env["OBS_PASSWORD_FILE"]
+    if password is None and password_file is not None:
+        password = read_password_file(password_file)
     path = Path(config) if config is not None else config_path()
     file = read_toml(path, "OBS settings file", missing_ok=config is None)  # ours is optional, a named one not
     if isinstance(file.get("obs"), dict):

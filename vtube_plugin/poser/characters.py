@@ -55,6 +55,9 @@ class CharacterShelf:
 
     def add_upload(self, filename: str, data: bytes) -> str:
         """Validate an uploaded image; returns the name it is listed under (UserError if it is unusable)."""
+        if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in filename):
+            shown = filename.encode("unicode_escape").decode("ascii")
+            raise UserError(f"the file name {shown!r} has control characters; rename the file and upload it again")
         base = Path(filename or "upload.png").name
         suffix = Path(base).suffix.lower()
         if suffix not in UPLOAD_SUFFIXES:

@@ -1,12 +1,19 @@
 """The poser's local web server: the page, its static files and a small JSON API over one PreviewWorker.
 
 Standard library only (ThreadingHTTPServer), bound to 127.0.0.1: the page is for the person at this computer.
+Every web page that person opens can reach 127.0.0.1 too, so: only our own Host names are answered (DNS
+rebinding), a POST needs the page's token, a JSON body and no foreign Origin (a cross-site form or fetch
+cannot send them without a CORS preflight, which is refused), and requests are bounded in time and number.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 import json
 import re
+import secrets
 import threading
 import time
 from http import HTTPStatus
@@ -25,6 +32,11 @@ from vtube_plugin.poser.preview import Frame, PreviewWorker
 STATIC_FILES = {"index.html": "text/html", "poser.js": "text/javascript", "poser.css": "text/css"}
 MAX_BODY = 32 * 1024 * 1024  # an upload is one 512x512 image; anything near this is not a character
 LONG_POLL_SECONDS = 20.0  # a waiting page asks again after this; short enough to survive idle proxies
+REQUEST_SECONDS = 15.0  # a client that sends nothing (or half a request) for this long is hung up on
+MAX_CONNECTIONS = 32  # at once; a browser opens at most 6 per host, the rest would be someone else
+TOKEN_HEADER = "X-Poser-Token"
+LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+TOKEN_PLACEHOLDER = b"__POSER_TOKEN__"  # in index.html, replaced by this server's token
 
 
 class PoserApp:
@@ -41,6 +53,7 @@ class PoserApp:
         self.pose_size = THA2_SIZE if model == "tha2" else THA3_SIZE
         self._saved: dict[str, Path] = {}  # only files this session saved can be downloaded again
         self._save_lock = threading.Lock()
+        self._upload_lock = threading.Lock()  # one upload decoded at a time: each can cost a big picture's memory
 
     def setup(self) -> dict:
         return {
@@ -75,6 +88,23 @@ class PoserApp:
             raise UserError("the request must hold a pose: {name: value}")
         pose = with_expression(Pose.from_dict(values), load_presets(self.expressions), str(body.get("name")))
         return {"pose": pose.to_dict()}
+
+    def upload(self, body: dict) -> dict:
+        """An uploaded character: {"name": file name, "data": the file, base64}."""
+        name, data = body.get("name"), body.get("data")
+        if not isinstance(name, str) or not isinstance(data, str):
+            raise UserError('an upload is {"name": "file.png", "data": "<base64>"}')
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise UserError(f"{name}: the upload is not base64") from None
+        if not self._upload_lock.acquire(blocking=False):
+            raise UserError("another upload is still being checked; try again in a moment")
+        try:
+            added = self.shelf.add_upload(name, raw)
+        finally:
+            self._upload_lock.release()
+        return {"name": added, "characters": self.shelf.names()}
 
     def load_pose(self, text: str) -> dict:
         """A pose file as the page's "load pose" sends it: the JSON "save PNG" writes, or a plain {name: value}."""
@@ -141,8 +171,50 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass  # a slider drag is dozens of requests a second; the console is for the URL and errors
 
+    # --- who may ask ----------------------------------------------------------------------------
+    def setup(self) -> None:
+        self.timeout = self.server.request_seconds  # on the socket: a half-sent request cannot hold a thread forever
+        super().setup()
+
+    def _local_origins(self) -> set[str]:
+        port = self.server.server_address[1]
+        return {f"{name}:{port}" for name in LOCAL_NAMES}
+
+    def _host_is_ours(self) -> bool:
+        """DNS rebinding: a page at evil.example resolving to 127.0.0.1 sends Host: evil.example."""
+        if (self.headers.get("Host") or "").strip().lower() in self._local_origins():
+            return True
+        self._error(HTTPStatus.FORBIDDEN, "this page answers only as http://127.0.0.1:PORT/ (or localhost)")
+        self.close_connection = True
+        return False
+
+    def _may_change_things(self) -> bool:
+        """A POST from our page: our Origin (when sent), a JSON body and the page's token."""
+        origin = self.headers.get("Origin")
+        if origin is not None and origin.lower().removeprefix("http://") not in self._local_origins():
+            self._error(HTTPStatus.FORBIDDEN, f"requests from {origin} are not accepted; use the poser page itself")
+            return False
+        if self.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+            self._error(HTTPStatus.FORBIDDEN, "cross-site requests are not accepted; use the poser page itself")
+            return False
+        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "the poser's API takes Content-Type: application/json")
+            return False
+        if not hmac.compare_digest(self.headers.get(TOKEN_HEADER, "").encode(), self.server.token.encode()):
+            self._error(HTTPStatus.FORBIDDEN, f"missing or wrong {TOKEN_HEADER}: reload the poser page")
+            return False
+        return True
+
+    def do_OPTIONS(self) -> None:
+        # A CORS preflight: answered without any Access-Control-Allow-* header, so the browser never sends the
+        # cross-site request that asked for it.
+        self._error(HTTPStatus.METHOD_NOT_ALLOWED, "cross-origin requests are not accepted")
+
     # --- routing ------------------------------------------------------------------------------
     def do_GET(self) -> None:
+        if not self._host_is_ours():
+            return
         url = urlparse(self.path)
         app = self.server.app
         if url.path in ("/", "/index.html"):
@@ -174,10 +246,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(HTTPStatus.NOT_FOUND, f"nothing at {url.path}")
 
     def do_POST(self) -> None:
+        if not self._host_is_ours():
+            return
         url = urlparse(self.path)
         app = self.server.app
-        body = self._body()
+        body = self._body()  # read even when refused, so the connection stays in step
         if body is None:
+            return
+        if not self._may_change_things():
             return
         if url.path == "/api/pose":
             return self._guarded(lambda: app.submit(_json_object(body)))
@@ -186,15 +262,9 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/api/save":
             return self._guarded(lambda: app.save(_int(_json_object(body).get("ticket"))))
         if url.path == "/api/load-pose":
-            return self._guarded(lambda: app.load_pose(body.decode("utf-8", errors="replace")))
+            return self._guarded(lambda: app.load_pose(str(_json_object(body).get("text", ""))))
         if url.path == "/api/character":
-            name = parse_qs(url.query).get("name", [""])[0]
-
-            def upload() -> dict:
-                added = app.shelf.add_upload(name, body)
-                return {"name": added, "characters": app.shelf.names()}
-
-            return self._guarded(upload)
+            return self._guarded(lambda: app.upload(_json_object(body)))
         self._error(HTTPStatus.NOT_FOUND, f"nothing at {url.path}")
 
     # --- answers ------------------------------------------------------------------------------
@@ -224,6 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
         if kind is None:
             return self._error(HTTPStatus.NOT_FOUND, f"no static file {name}")
         data = resources.files("vtube_plugin.poser").joinpath("static", name).read_bytes()
+        if name == "index.html":  # the token travels in the page: only a page from our own origin can read it
+            data = data.replace(TOKEN_PLACEHOLDER, self.server.token.encode())
         self._bytes(data, f"{kind}; charset=utf-8")
 
     def _json(self, value: object, status: HTTPStatus = HTTPStatus.OK) -> None:
@@ -266,23 +338,48 @@ def _json_object(body: bytes) -> dict:
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 64  # the listen backlog: a page opening many connections at once waits, not retries
 
-    def __init__(self, address: tuple[str, int], app: PoserApp):
+    def __init__(self, address: tuple[str, int], app: PoserApp, request_seconds: float):
         self.app = app
+        self.token = secrets.token_urlsafe(24)
+        self.request_seconds = request_seconds
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, _Handler)
+
+    def process_request(self, request, client_address) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # full: hang up at once instead of starting one more thread
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 class PoserServer:
     """The page at `url`, served from a background thread while the context is open."""
 
-    def __init__(self, app: PoserApp, port: int = 0, host: str = "127.0.0.1"):
+    def __init__(self, app: PoserApp, port: int = 0, host: str = "127.0.0.1", request_seconds: float = REQUEST_SECONDS):
         self.app = app
         try:
-            self._http = _HTTPServer((host, port), app)
+            self._http = _HTTPServer((host, port), app, request_seconds)
         except OSError as exc:
             app.worker.close()  # close() ends the worker with the server; a server that never started must too
             raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port or leave it out") from None
         self._thread: threading.Thread | None = None
+
+    @property
+    def token(self) -> str:
+        """What the page sends in X-Poser-Token with every POST (it is written into the page it serves)."""
+        return self._http.token
 
     @property
     def url(self) -> str:

@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.ports import PortError
 
 if TYPE_CHECKING:
     from vtube_plugin.sources.base import Source
@@ -34,6 +35,8 @@ def _convert(source: str, key: str, text: str, kind: type) -> object:
         raise UserError(f"{source}: {key}={text} should be on or off")
     try:
         return kind(text)
+    except PortError as err:
+        raise UserError(f"{source}: {key}={err}") from None
     except ValueError:
         raise UserError(f"{source}: {key}={text} should be a {'whole number' if kind is int else 'number'}") from None
 

@@ -22,6 +22,9 @@ class Malformed(ValueError):
         self.reason = reason
 
 
+MAX_IGNORED_ADDRESSES = 64
+
+
 class SourceStats:
     """Counters a streamer (or a test) can read while the source runs: what came in, what was dropped and why."""
 
@@ -31,6 +34,13 @@ class SourceStats:
         self.frames = 0  # FaceFrames published
         self.dropped = 0  # malformed datagrams or messages (webcam: pictures without a usable face)
         self.reasons: Counter[str] = Counter()  # why they were dropped
+        self.ignored: Counter[str] = Counter()  # datagrams from senders not allowed to drive us, per address
+
+    def count_ignored(self, address: str) -> None:
+        with self._lock:
+            if address not in self.ignored and len(self.ignored) >= MAX_IGNORED_ADDRESSES:
+                address = "other addresses"  # a flood of forged addresses must not grow this without bound
+            self.ignored[address] += 1
 
     def count_packet(self) -> None:
         with self._lock:
@@ -48,14 +58,27 @@ class SourceStats:
     def snapshot(self) -> dict:
         """A consistent copy, safe to read from another thread."""
         with self._lock:
-            return {"packets": self.packets, "frames": self.frames, "dropped": self.dropped, "reasons": dict(self.reasons)}
+            return {"packets": self.packets, "frames": self.frames, "dropped": self.dropped,
+                    "reasons": dict(self.reasons), "ignored": dict(self.ignored)}
+
+    def ignored_text(self) -> str:
+        """"ignored 312 datagrams from 192.168.1.40", or "" when every datagram came from an allowed sender."""
+        with self._lock:
+            counts = self.ignored.most_common()
+        if not counts:
+            return ""
+        (address, n), *others = counts
+        parts = [f"{n} datagram{'s' if n != 1 else ''} from {address}"] + [f"{m} from {a}" for a, m in others[:2]]
+        more = f" and {len(others) - 2} more addresses" if len(others) > 2 else ""
+        return "ignored " + ", ".join(parts) + more
 
     def __str__(self) -> str:
         s = self.snapshot()
         text = f"{s['packets']} received, {s['frames']} frames, {s['dropped']} dropped"
         if s["reasons"]:
             text += " (" + ", ".join(f"{why}: {n}" for why, n in sorted(s["reasons"].items())) + ")"
-        return text
+        ignored = self.ignored_text()
+        return f"{text}, {ignored}" if ignored else text
 
 
 class Source:

@@ -19,10 +19,11 @@ import socket
 import time
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.ports import check_port, port_type
 from vtube_plugin.sources.base import Malformed
 from vtube_plugin.sources.frame import FaceFrame
 from vtube_plugin.sources.names import ARKIT_NAMES, normalise_name
-from vtube_plugin.sources.udp import UdpSource
+from vtube_plugin.sources.udp import LISTEN_PORT, UdpSource
 
 PORT = 49983
 START_STRING = "iFacialMocap_sahuasouryya9218sauhuiayeta91555dy3719"
@@ -96,12 +97,14 @@ def parse_datagram(text: str) -> FaceFrame:
 class IFacialMocapSource(UdpSource):
     """FaceFrames from iFacialMocap on a phone at `phone` (its IP address, shown in the app).
 
-    Sends the start string on start and again whenever nothing has arrived for `resend_after`
-    seconds (the phone restarted the app, the Wi-Fi dropped). Without `phone` it only listens.
+    Sends the start string on start and again whenever nothing has arrived from the phone for `resend_after`
+    seconds (the phone restarted the app, the Wi-Fi dropped). Datagrams from other addresses are ignored and
+    counted. Without `phone` it only listens, to the first address it hears.
     """
 
     name = "ifacialmocap"
-    OPTIONS = {"phone": str, "port": int, "phone_port": int, "host": str, "version": int, "resend_after": float, "start": str}
+    OPTIONS = {"phone": str, "port": LISTEN_PORT, "phone_port": port_type(), "host": str, "version": int,
+               "resend_after": float, "start": str}
     WAITING_HINT = ("is iFacialMocap open on the phone at {phone}, on the same network, with no firewall blocking "
                     "UDP {port}?")
     FLAGS = {"phone_ip": ("phone", "the phone's IP address (shown in the app)"),
@@ -123,7 +126,7 @@ class IFacialMocapSource(UdpSource):
         if not resend_after > 0:  # 0 would send a start request after every datagram, 60 times a second
             raise ValueError(f"resend_after must be more than 0 seconds, got {resend_after:g}")
         self.phone = phone
-        self.phone_port = phone_port
+        self.phone_port = check_port(phone_port, "phone_port")
         self.resend_after = resend_after
         self.start_string = (start + (V2_SUFFIX if version == 2 else "")).encode("utf-8")
         self.starts_sent = 0
@@ -132,6 +135,7 @@ class IFacialMocapSource(UdpSource):
     def _open(self) -> None:
         if self.phone is not None:
             self.phone = resolve_phone(self.phone)
+            self.allowed = frozenset({self.phone})  # only the phone drives the character (else: the first sender)
         super()._open()
         self._send_start()
 

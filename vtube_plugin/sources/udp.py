@@ -1,15 +1,20 @@
-"""The UDP receive loop shared by network trackers (VMC, iFacialMocap).
+"""The UDP receive loop shared by network trackers (VMC, iFacialMocap), and who may send to it.
 
 One datagram at a time on the source's own thread; a datagram that breaks anything is dropped and
-counted, so no packet, however broken, can stop the stream.
+counted, so no packet, however broken, can stop the stream. Only allowed senders reach a parser: a
+fixed list of addresses, else the first address heard (locked for the session), or any when asked.
 """
 
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
+import sys
+from collections.abc import Callable
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.ports import check_port, port_type
 from vtube_plugin.sources.base import Malformed, Source
 
 MAX_DATAGRAM = 65535
@@ -17,6 +22,40 @@ MAX_DATAGRAM = 65535
 # while our thread is busy; 4 MiB is asked for, the OS may grant less.
 RECEIVE_BUFFER = 4 * 1024 * 1024
 POLL_SECONDS = 0.2  # how often the loop looks at the stop flag and runs `_idle`
+LISTEN_PORT = port_type(zero="picks a free port")  # the OPTIONS type of a port we listen on
+ANY_SENDER = "any"
+ALLOW_SEPARATOR = "+"  # `vmc:allow=192.168.1.5+192.168.1.6`: commas already separate a source's options
+
+
+def _plain(address: str) -> str:
+    """One spelling per address: a dual-stack socket reports IPv4 senders as ::ffff:a.b.c.d."""
+    try:
+        ip = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return address
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return str(mapped or ip)
+
+
+def parse_allow(text: str | None) -> frozenset[str] | None:
+    """`allow=` as typed: None for "any", else the addresses; empty (no option) means "the first sender heard"."""
+    if text is None or not text.strip():
+        return frozenset()
+    if text.strip().lower() == ANY_SENDER:
+        return None
+    addresses = set()
+    for part in filter(None, (p.strip() for p in text.split(ALLOW_SEPARATOR))):
+        try:
+            addresses.add(_plain(str(ipaddress.ip_address(part))))
+        except ValueError:
+            raise ValueError(f"allow={text}: '{part}' is not an IP address; give the tracker's addresses joined "
+                             f"with {ALLOW_SEPARATOR} (allow=192.168.1.5{ALLOW_SEPARATOR}192.168.1.6), "
+                             f"or allow={ANY_SENDER}") from None
+    return frozenset(addresses)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def open_udp_socket(host: str, port: int, what: str) -> socket.socket:
@@ -49,11 +88,32 @@ def open_udp_socket(host: str, port: int, what: str) -> socket.socket:
 class UdpSource(Source):
     """A source fed by UDP datagrams. Subclasses implement `_handle(data, sender)`."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, allow: frozenset[str] | None = frozenset(),
+                 say: Callable[[str], None] = _say) -> None:
+        """`allow`: the addresses that may send, None for any sender, empty to lock onto the first one heard."""
         super().__init__()
         self.host = host
-        self.port = port
+        self.port = check_port(port, "port", zero="picks a free port")
+        self.allowed = allow
+        self.say = say
         self._sock: socket.socket | None = None
+
+    def _accept(self, sender: tuple) -> bool:
+        """Whether a datagram from `sender` may reach the parser; the others are counted per address."""
+        allowed = self.allowed
+        if allowed is None or sender[0] in allowed:
+            return True
+        address = _plain(sender[0])
+        if address in allowed:
+            return True
+        if not allowed:
+            self.allowed = frozenset({address, sender[0]})
+            self.say(f"{self.name}: receiving from {address}; datagrams from other addresses are ignored "
+                     "(allow= names more senders, allow=any takes all)")
+            return True
+        self.stats.count_ignored(address)
+        self._notify()
+        return False
 
     @property
     def address(self) -> tuple[str, int]:
@@ -86,6 +146,9 @@ class UdpSource(Source):
                 if self._stopping.is_set():
                     break
                 raise
+            if not self._accept(sender):
+                self._idle()  # a stranger's flood never lets the receive time out: the resend timer still runs
+                continue
             try:
                 self._handle(data, sender)
             except Malformed as bad:

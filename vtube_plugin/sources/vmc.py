@@ -24,12 +24,16 @@ from vtube_plugin.sources.frame import FaceFrame
 from vtube_plugin.sources.names import normalise_name
 from vtube_plugin.sources.osc import OscError, decode
 from vtube_plugin.sources.rotation import Matrix, angles_from_matrix, matmul, quaternion_matrix, unity_to_person
-from vtube_plugin.sources.udp import UdpSource
+from vtube_plugin.sources.udp import LISTEN_PORT, UdpSource, parse_allow
 
 DEFAULT_PORT = 39539
 # Listening on every interface lets a tracker on another PC or phone reach us; a tracker on this PC
 # sending to 127.0.0.1 reaches it too. host=127.0.0.1 keeps the port closed to the network.
 DEFAULT_HOST = "0.0.0.0"
+# What one sender can make us keep: a 60,000-character name per datagram once grew us by 290 MB a second.
+MAX_NAME_BYTES = 128
+MAX_NAMES = 256  # distinct blendshape names per sender; a VRM with Perfect Sync has about 70
+MAX_SENDERS = 16  # senders whose names we remember (allow=any)
 
 BLEND_VAL = "/VMC/Ext/Blend/Val"
 BLEND_APPLY = "/VMC/Ext/Blend/Apply"
@@ -54,14 +58,16 @@ class VmcSource(UdpSource):
     """FaceFrames from a VMC sender. `VmcSource(port=39539, host="0.0.0.0")`; port 0 picks a free port."""
 
     name = "vmc"
-    OPTIONS = {"port": int, "host": str}
+    OPTIONS = {"port": LISTEN_PORT, "host": str, "allow": str}
     DEFAULT_PROFILE = "vrm"
     WAITING_HINT = "is the tracker app (VSeeFace, VMagicMirror, Waidayo...) sending VMC to this computer, port {port}?"
     FLAGS = {"host": ("host", "address to listen on (default: all, 0.0.0.0)"),
              "port": ("port", f"UDP port (default {DEFAULT_PORT})")}
 
-    def __init__(self, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> None:
-        super().__init__(host, port)
+    def __init__(self, port: int = DEFAULT_PORT, host: str = DEFAULT_HOST, allow: str | None = None) -> None:
+        # allow: addresses joined with +, or "any"; by default the first sender heard is the only one used
+        super().__init__(host, port, parse_allow(allow))
+        self._names: dict[str, set[str]] = {}  # sender address -> the blendshape names it has sent
         self._pending: dict[str, float] = {}  # Blend/Val since the last Apply
         self._committed: dict[str, float] = {}  # the blendshape frame as of the last Apply
         self._bones: dict[str, Matrix] = {}  # Unity-space local rotations of USED_BONES
@@ -78,7 +84,7 @@ class VmcSource(UdpSource):
                 continue
             try:
                 if message.address == BLEND_VAL:
-                    self._blend_value(message.args)
+                    self._blend_value(message.args, sender[0])
                 elif message.address == BLEND_APPLY:
                     self._committed.update(self._pending)
                     self._pending.clear()
@@ -90,13 +96,29 @@ class VmcSource(UdpSource):
         if changed:
             self._publish(self._frame())
 
-    def _blend_value(self, args: tuple) -> None:
+    def _blend_value(self, args: tuple, sender: str) -> None:
         if len(args) < 2 or not isinstance(args[0], str):
             raise Malformed("needs a name and a value")
         value = _number(args[1], "value")
         if abs(value) > MAX_WEIGHT:
             raise Malformed("value out of range")
-        self._pending[normalise_name(args[0])] = min(max(value, 0.0), 1.0)
+        self._pending[self._known_name(args[0], sender)] = min(max(value, 0.0), 1.0)
+
+    def _known_name(self, raw: str, sender: str) -> str:
+        """The normalised name, if this sender may add it: names are bounded in length and number per sender."""
+        if len(raw) > MAX_NAME_BYTES or len(raw.encode("utf-8")) > MAX_NAME_BYTES:
+            raise Malformed(f"name longer than {MAX_NAME_BYTES} bytes")
+        name = normalise_name(raw)
+        names = self._names.get(sender)
+        if names is None:
+            if len(self._names) >= MAX_SENDERS:
+                raise Malformed(f"more than {MAX_SENDERS} senders")
+            names = self._names[sender] = set()
+        if name not in names:
+            if len(names) >= MAX_NAMES:
+                raise Malformed(f"more than {MAX_NAMES} blendshape names")
+            names.add(name)
+        return name
 
     def _bone(self, args: tuple) -> bool:
         if len(args) < 8 or not isinstance(args[0], str):

@@ -18,6 +18,8 @@ const state = {
 };
 
 const $ = (id) => document.getElementById(id);
+// The server writes its token into the page; every POST carries it (a page from another site cannot read it).
+const TOKEN = document.querySelector('meta[name="poser-token"]').content;
 
 async function api(path, options = {}) {
   const response = await fetch(path, options);
@@ -25,6 +27,14 @@ async function api(path, options = {}) {
   try { body = await response.json(); } catch (_) { /* an empty or non-JSON answer */ }
   if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
   return body;
+}
+
+// Every state-changing request: JSON with the token, the only kind the server takes.
+function post(path, value) {
+  return api(path, {
+    method: "POST", headers: { "Content-Type": "application/json", "X-Poser-Token": TOKEN },
+    body: JSON.stringify(value),
+  });
 }
 
 function say(text, isError = false) {
@@ -116,10 +126,7 @@ function schedulePose() {
 
 async function sendPose() {
   try {
-    const answer = await api("/api/pose", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ pose: currentPose(), character: state.character }),
-    });
+    const answer = await post("/api/pose", { pose: currentPose(), character: state.character });
     state.posted = Math.max(state.posted, answer.ticket);
     updateStatus();
   } catch (err) {
@@ -188,10 +195,7 @@ async function save() {
   try {
     if (state.sending) await state.sending;
     await untilCaughtUp(); // save what the sliders say, not a frame from before the last move
-    const saved = await api("/api/save", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ ticket: state.shown }),
-    });
+    const saved = await post("/api/save", { ticket: state.shown });
     const box = $("saved");
     box.replaceChildren(`Saved ${saved.png} and ${saved.json.split(/[\\/]/).pop()} `);
     for (const [text, href] of [["download PNG", saved.png_url], ["download JSON", saved.json_url]]) {
@@ -214,7 +218,7 @@ async function save() {
 
 async function loadPose(file) {
   try {
-    const answer = await api("/api/load-pose", { method: "POST", body: await file.text() });
+    const answer = await post("/api/load-pose", { text: await file.text() });
     if (answer.character) selectCharacter(answer.character);
     setValues(answer.pose, { resetOthers: true });
     say(answer.note || `loaded the pose from ${file.name}`);
@@ -225,13 +229,22 @@ async function loadPose(file) {
 
 async function upload(file) {
   try {
-    const answer = await api(`/api/character?name=${encodeURIComponent(file.name)}`, { method: "POST", body: file });
+    const answer = await post("/api/character", { name: file.name, data: await base64(file) });
     fillCharacters(answer.characters);
     selectCharacter(answer.name);
     say(`added ${answer.name}`);
   } catch (err) {
     say(err.message, true);
   }
+}
+
+function base64(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result).split(",", 2)[1] || ""); // after "data:...;base64,"
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(file);
+  });
 }
 
 function fillCharacters(names) {
@@ -267,10 +280,7 @@ async function loadPresets() {
 async function applyExpression(name) {
   try {
     // The server blends it by the same rule as the live expression layer, fully faded in.
-    const answer = await api("/api/expression", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ name, pose: currentPose() }),
-    });
+    const answer = await post("/api/expression", { name, pose: currentPose() });
     setValues(answer.pose);
     say("");
   } catch (err) {
