@@ -43,6 +43,11 @@ class LiveConfig:
             raise UserError(f"--lost-after must be more than 0 seconds, got {self.lost_after:g}")
 
 
+def say(line: str) -> None:
+    """A console line of its own, below the status line that is rewritten in place."""
+    print("\n" + line, file=sys.stderr, flush=True)
+
+
 def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO | None = None):
     """Stream until Ctrl+C, q, a closed window or max_frames; returns the LiveSummary."""
     from vtube_plugin.character import load_character_or_sample
@@ -51,7 +56,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
     from vtube_plugin.live.console import ConsoleCommands
     from vtube_plugin.live.loop import LiveLoop
     from vtube_plugin.mapping.calibration import load_calibration, save_calibration
-    from vtube_plugin.mapping.mapper import Mapper
+    from vtube_plugin.mapping.live_mapper import LiveMapper
     from vtube_plugin.mapping.profile import load_profile
     from vtube_plugin.sinks.choose import make_sink, parse_output
     from vtube_plugin.sinks.compose import parse_background
@@ -69,11 +74,27 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
                        pixel_format=config.pixel_format.upper(), device=config.virtualcam_device)
              for spec in config.outputs]
 
-    calibration = load_calibration(config.source, profile.name) if config.use_calibration else None
-    mapper = Mapper(profile, calibration)
+    source = make_source(config.source, config.source_options)
+    tracks = source_class(config.source).TRACKS
+
+    def stored(p):
+        return load_calibration(config.source, p.name) if config.use_calibration else None
 
     def saved(cal) -> str:
-        return str(save_calibration(cal, config.source, profile.name))
+        return str(save_calibration(cal, config.source, mapper.profile.name))
+
+    def auto_saved(cal, p) -> None:
+        try:
+            where = f": saved to {save_calibration(cal, config.source, p.name)}"
+        except UserError as err:  # a config folder we cannot write must not end the stream
+            where = f" for this session only: {err}"
+        say(f"calibrated from your first steady seconds{where} (c + Enter redoes it)")
+
+    calibration = stored(profile)
+    # No profile named: the names the tracker sends choose it. No calibration stored: the first steady seconds.
+    mapper = LiveMapper(profile, calibration, hint=None if config.profile else source.profile_hint,
+                        calibration_for=stored, calibrated=auto_saved, say=say,
+                        auto_calibrate=config.use_calibration and tracks)
 
     # Expression presets over the tracking: OBS hotkeys, `vtube-plugin expression`, keys, or names typed here.
     layer = start_expressions(config.expressions, console=False)
@@ -83,7 +104,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
 
     try:
         loop = LiveLoop(
-            source=make_source(config.source, config.source_options),
+            source=source,
             mapper=mapper,
             renderer=renderer,
             sinks=sinks,
@@ -96,8 +117,11 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
             console=ConsoleCommands(other=typed) if console else None,
             status_stream=status_stream,
         )
-        print(f"profile {profile.name}" + (" (calibrated)" if calibration else " (not calibrated: type c + Enter)")
-              + f"; output {', '.join(config.outputs)} at {size[0]}x{size[1]}, {config.fps:g} fps", file=sys.stderr)
+        state = (" (calibrated)" if calibration
+                 else " (calibrating from your first steady seconds: keep a relaxed face)" if mapper.auto_calibrating
+                 else " (not calibrated: type c + Enter)")
+        print(f"profile {profile.name}{state}; output {', '.join(config.outputs)} at {size[0]}x{size[1]}, "
+              f"{config.fps:g} fps", file=sys.stderr)
         return loop.run()
     finally:
         layer.close()

@@ -94,6 +94,11 @@ class Source:
         """The newest frame, or None before the first one. Older frames are not kept."""
         return self._latest
 
+    def profile_hint(self) -> str | None:
+        """The bundled profile that fits the names this source has sent so far, or None when it cannot tell
+        (sources whose names never vary keep their DEFAULT_PROFILE)."""
+        return None
+
     def wait_until(self, condition: Callable[[Source], bool], timeout: float = 5.0) -> bool:
         """Block until `condition(self)` holds (checked whenever something arrives) or `timeout` passes."""
         with self._changed:

@@ -21,7 +21,7 @@ import time
 
 from vtube_plugin.sources.base import Malformed
 from vtube_plugin.sources.frame import FaceFrame
-from vtube_plugin.sources.names import normalise_name
+from vtube_plugin.sources.names import VocabularySeen, normalise_name
 from vtube_plugin.sources.osc import OscError, decode
 from vtube_plugin.sources.rotation import Matrix, angles_from_matrix, matmul, quaternion_matrix, unity_to_person
 from vtube_plugin.sources.udp import UdpSource
@@ -65,6 +65,10 @@ class VmcSource(UdpSource):
         self._pending: dict[str, float] = {}  # Blend/Val since the last Apply
         self._committed: dict[str, float] = {}  # the blendshape frame as of the last Apply
         self._bones: dict[str, Matrix] = {}  # Unity-space local rotations of USED_BONES
+        self.vocabulary = VocabularySeen()  # VRM presets or Perfect Sync names: which profile fits
+
+    def profile_hint(self) -> str | None:
+        return self.vocabulary.hint()
 
     def _handle(self, data: bytes, sender: tuple) -> None:
         try:
@@ -96,7 +100,9 @@ class VmcSource(UdpSource):
         value = _number(args[1], "value")
         if abs(value) > MAX_WEIGHT:
             raise Malformed("value out of range")
-        self._pending[normalise_name(args[0])] = min(max(value, 0.0), 1.0)
+        name = normalise_name(args[0])
+        self.vocabulary.see(name)
+        self._pending[name] = min(max(value, 0.0), 1.0)
 
     def _bone(self, args: tuple) -> bool:
         if len(args) < 8 or not isinstance(args[0], str):
