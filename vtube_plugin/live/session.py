@@ -48,6 +48,27 @@ def say(line: str) -> None:
     print("\n" + line, file=sys.stderr, flush=True)
 
 
+def live_mapper(config: LiveConfig, profile, source):
+    """The session's mapper: with no profile named, the source's names choose it; with no calibration stored for
+    the source and profile, the first steady seconds set the neutral head (and are stored like `c`'s)."""
+    from vtube_plugin.mapping.calibration import load_calibration, save_calibration
+    from vtube_plugin.mapping.live_mapper import LiveMapper
+
+    def stored(p):
+        return load_calibration(config.source, p.name) if config.use_calibration else None
+
+    def auto_saved(cal, p) -> None:
+        try:
+            where = f": saved to {save_calibration(cal, config.source, p.name)}"
+        except UserError as err:  # a config folder we cannot write must not end the stream
+            where = f" for this session only: {err}"
+        say(f"neutral head taken from your first steady seconds{where} (c + Enter calibrates your whole face)")
+
+    return LiveMapper(profile, stored(profile), hint=None if config.profile else source.profile_hint,
+                      calibration_for=stored, calibrated=auto_saved, say=say,
+                      auto_calibrate=config.use_calibration and source.TRACKS)
+
+
 def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO | None = None):
     """Stream until Ctrl+C, q, a closed window or max_frames; returns the LiveSummary."""
     from vtube_plugin.character import load_character_or_sample
@@ -55,8 +76,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
     from vtube_plugin.expressions.settings import start_expressions
     from vtube_plugin.live.console import ConsoleCommands
     from vtube_plugin.live.loop import LiveLoop
-    from vtube_plugin.mapping.calibration import load_calibration, save_calibration
-    from vtube_plugin.mapping.live_mapper import LiveMapper
+    from vtube_plugin.mapping.calibration import save_calibration
     from vtube_plugin.mapping.profile import load_profile
     from vtube_plugin.sinks.choose import make_sink, parse_output
     from vtube_plugin.sinks.compose import parse_background
@@ -75,26 +95,12 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
              for spec in config.outputs]
 
     source = make_source(config.source, config.source_options)
-    tracks = source_class(config.source).TRACKS
-
-    def stored(p):
-        return load_calibration(config.source, p.name) if config.use_calibration else None
+    mapper = live_mapper(config, profile, source)
 
     def saved(cal) -> str:
         return str(save_calibration(cal, config.source, mapper.profile.name))
 
-    def auto_saved(cal, p) -> None:
-        try:
-            where = f": saved to {save_calibration(cal, config.source, p.name)}"
-        except UserError as err:  # a config folder we cannot write must not end the stream
-            where = f" for this session only: {err}"
-        say(f"calibrated from your first steady seconds{where} (c + Enter redoes it)")
-
-    calibration = stored(profile)
-    # No profile named: the names the tracker sends choose it. No calibration stored: the first steady seconds.
-    mapper = LiveMapper(profile, calibration, hint=None if config.profile else source.profile_hint,
-                        calibration_for=stored, calibrated=auto_saved, say=say,
-                        auto_calibrate=config.use_calibration and tracks)
+    calibration = mapper.calibration
 
     # Expression presets over the tracking: OBS hotkeys, `vtube-plugin expression`, keys, or names typed here.
     layer = start_expressions(config.expressions, console=False)
@@ -118,7 +124,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
             status_stream=status_stream,
         )
         state = (" (calibrated)" if calibration
-                 else " (calibrating from your first steady seconds: keep a relaxed face)" if mapper.auto_calibrating
+                 else " (the first steady seconds set your neutral head: look at the screen)" if mapper.auto_calibrating
                  else " (not calibrated: type c + Enter)")
         print(f"profile {profile.name}{state}; output {', '.join(config.outputs)} at {size[0]}x{size[1]}, "
               f"{config.fps:g} fps", file=sys.stderr)

@@ -148,8 +148,12 @@ class NeutralCapture:
 
 class SteadyCapture:
     """Calibration without asking: the first `seconds` of steady tracking (the head held within `spread`
-    degrees on every angle) become the neutral face. A moving head restarts the window, so a user still
-    settling in front of the camera is not taken as neutral."""
+    degrees on every angle) become the neutral head. A moving head restarts the window, so a user still
+    settling in front of the camera is not taken as neutral.
+
+    Only the head and eye angles are kept: the user never asked to hold a relaxed face, and a smile held
+    through those seconds would otherwise be subtracted from every later smile (`c` captures the whole face).
+    """
 
     def __init__(self, seconds: float = 2.0, spread: float = 4.0, min_frames: int = 15, max_frames: int = 600):
         self.seconds, self.spread, self.min_frames = seconds, spread, min_frames
@@ -166,7 +170,7 @@ class SteadyCapture:
         self.frames.append(frame)
         span = frame.timestamp - self.frames[0].timestamp
         if span >= self.seconds and len(self.frames) >= self.min_frames:
-            return Calibration.capture(self.frames)
+            return replace(Calibration.capture(self.frames), blendshapes={})
         return None
 
     def _steady_with(self, frame: FaceFrame) -> bool:
