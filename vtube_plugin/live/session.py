@@ -6,6 +6,7 @@ poser can start the same pipeline without argparse.
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -30,6 +31,9 @@ class LiveConfig:
     max_frames: int | None = None
     lost_after: float = 0.75  # seconds without tracking before the pose eases back
     use_calibration: bool = True  # subtract the neutral face stored for this source and profile
+    send_vmc: str | None = None  # HOST:PORT: forward what we track over VMC (sources/vmc_send.py)
+    send_vmc_rate: float = 60.0  # frames a second at most, independent of fps
+    send_vmc_names: str = "both"  # blendshape names sent: both, arkit (Perfect Sync) or vrm (presets)
     render: RenderSettings = field(default_factory=RenderSettings)
     expressions: ExpressionSettings = field(default_factory=ExpressionSettings)
 
@@ -41,6 +45,10 @@ class LiveConfig:
             raise UserError(f"--max-frames must be at least 1, got {self.max_frames}")
         if self.lost_after <= 0:
             raise UserError(f"--lost-after must be more than 0 seconds, got {self.lost_after:g}")
+        if self.send_vmc is not None:
+            from vtube_plugin.sources.vmc_send import check_target
+
+            check_target(self.send_vmc, self.send_vmc_rate, self.send_vmc_names, self.source, self.source_options)
 
 
 def say(line: str) -> None:
@@ -128,6 +136,14 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
                  else " (not calibrated: type c + Enter)")
         print(f"profile {profile.name}{state}; output {', '.join(config.outputs)} at {size[0]}x{size[1]}, "
               f"{config.fps:g} fps", file=sys.stderr)
-        return loop.run()
+        with ExitStack() as stack:
+            if config.send_vmc is not None:
+                from vtube_plugin.sources.vmc_send import VmcSender, parse_target
+
+                host, port = parse_target(config.send_vmc)
+                stack.enter_context(VmcSender(source.latest, host, port, config.send_vmc_rate, config.send_vmc_names))
+                print(f"sending what is tracked over VMC to {host}:{port}, up to {config.send_vmc_rate:g} frames a "
+                      "second", file=sys.stderr)
+            return loop.run()
     finally:
         layer.close()
