@@ -21,7 +21,7 @@ import time
 
 from vtube_plugin.sources.base import Malformed
 from vtube_plugin.sources.frame import FaceFrame
-from vtube_plugin.sources.names import VocabularySeen, normalise_name
+from vtube_plugin.sources.names import normalise_name
 from vtube_plugin.sources.osc import OscError, decode
 from vtube_plugin.sources.rotation import Matrix, angles_from_matrix, matmul, quaternion_matrix, unity_to_person
 from vtube_plugin.sources.udp import UdpSource
@@ -56,6 +56,7 @@ class VmcSource(UdpSource):
     name = "vmc"
     OPTIONS = {"port": int, "host": str}
     DEFAULT_PROFILE = "vrm"
+    NAMES_CHOOSE_PROFILE = True  # VRM presets or Perfect Sync names: what the sender sends decides (base.profile_hint)
     WAITING_HINT = "is the tracker app (VSeeFace, VMagicMirror, Waidayo...) sending VMC to this computer, port {port}?"
     FLAGS = {"host": ("host", "address to listen on (default: all, 0.0.0.0)"),
              "port": ("port", f"UDP port (default {DEFAULT_PORT})")}
@@ -65,10 +66,6 @@ class VmcSource(UdpSource):
         self._pending: dict[str, float] = {}  # Blend/Val since the last Apply
         self._committed: dict[str, float] = {}  # the blendshape frame as of the last Apply
         self._bones: dict[str, Matrix] = {}  # Unity-space local rotations of USED_BONES
-        self.vocabulary = VocabularySeen()  # VRM presets or Perfect Sync names: which profile fits
-
-    def profile_hint(self) -> str | None:
-        return self.vocabulary.hint()
 
     def _handle(self, data: bytes, sender: tuple) -> None:
         try:
@@ -100,9 +97,7 @@ class VmcSource(UdpSource):
         value = _number(args[1], "value")
         if abs(value) > MAX_WEIGHT:
             raise Malformed("value out of range")
-        name = normalise_name(args[0])
-        self.vocabulary.see(name)
-        self._pending[name] = min(max(value, 0.0), 1.0)
+        self._pending[normalise_name(args[0])] = min(max(value, 0.0), 1.0)
 
     def _bone(self, args: tuple) -> bool:
         if len(args) < 8 or not isinstance(args[0], str):
