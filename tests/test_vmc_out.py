@@ -95,8 +95,8 @@ def test_another_vtube_plugin_calibrates_on_what_we_send(tmp_path):
     # `vtube-plugin calibrate` in another process averages the frames our sender sends: the stored
     # calibration holds exactly the tracked values.
     port = free_udp_port()
-    argv = ["calibrate", "--source", f"vmc:port={port},host=127.0.0.1", "--profile", "arkit", "--frames", "5",
-            "--delay", "0", "--timeout", "60"]
+    argv = ["calibrate", "--source", f"vmc:port={port},host=127.0.0.1", "--frames", "5", "--delay", "0",
+            "--timeout", "60"]  # no --profile: the Perfect Sync names we send choose arkit
     with LiveProcess(argv, tmp_path / "config") as other:
         moving = [0]
 
@@ -107,6 +107,7 @@ def test_another_vtube_plugin_calibrates_on_what_we_send(tmp_path):
         with VmcSender(latest, "127.0.0.1", port, rate=30):
             code, output = other.finish(timeout=90)
     assert code == 0, output
+    assert "Perfect Sync names seen: stored for the arkit profile" in output
     stored = json.loads((tmp_path / "config" / "calibration" / "vmc-arkit.json").read_text())
     assert {k: stored["blendshapes"][k] for k in TRACKED.blendshapes} == pytest.approx(TRACKED.blendshapes, abs=1e-6)
     assert stored["head"] == pytest.approx(list(TRACKED.head), abs=1e-3)
