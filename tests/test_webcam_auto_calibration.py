@@ -11,7 +11,9 @@ user's own, hence calibration.
 
 from __future__ import annotations
 
+import struct
 import time
+import zipfile
 
 import av
 import numpy as np
@@ -79,3 +81,46 @@ def test_the_first_steady_seconds_calibrate_a_webcam_by_themselves(tmp_path, mon
     assert np.median([abs(p["head_x"]) for p in tilted]) < 0.3
     first = [p for _, done, p in poses if not done]
     assert first and first[0]["head_x"] < -0.8  # before: staring down, as the issue saw
+
+
+def _fields(data: bytes):
+    """The fields of a protocol-buffer message: (number, value) with varints, bytes and 32-bit floats."""
+    i = 0
+    while i < len(data):
+        key, i = _varint(data, i)
+        number, kind = key >> 3, key & 7
+        if kind == 0:
+            value, i = _varint(data, i)
+        elif kind == 2:
+            size, i = _varint(data, i)
+            value, i = data[i : i + size], i + size
+        elif kind == 5:
+            value, i = struct.unpack_from("<f", data, i)[0], i + 4
+        else:
+            raise ValueError(f"wire type {kind}")
+        yield number, value
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, i
+
+
+def test_mediapipes_canonical_face_is_upright():
+    # The face landmarker's geometry metadata holds the canonical face mesh its transformation matrix maps
+    # (field 1, a Mesh3d: vertices x, y, z, u, v). Upright means its forehead (landmark 10) is straight above
+    # its chin (152): so the pitch a frontal photo reads is the photo's, not a built-in offset to subtract.
+    with zipfile.ZipFile(landmarker_path()) as task:
+        metadata = task.read("geometry_pipeline_metadata_landmarks.binarypb")
+    mesh = next(value for number, value in _fields(metadata) if number == 1)
+    vertices = np.array([v for number, v in _fields(mesh) if number == 3]).reshape(-1, 5)[:, :3]
+    assert len(vertices) == 468
+    forehead_to_chin = vertices[152] - vertices[10]
+    assert abs(np.degrees(np.arctan2(forehead_to_chin[2], -forehead_to_chin[1]))) < 2.0
+    assert vertices[1][2] > vertices[152][2]  # the nose tip is in front: +z is the face's forward
