@@ -92,6 +92,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
 
     config.check()
     profile = load_profile(config.profile or source_class(config.source).DEFAULT_PROFILE)
+    source = make_source(config.source, config.source_options)  # its option mistakes are said before the slow load
     background = parse_background(config.background)
     for spec in config.outputs:
         parse_output(spec)
@@ -102,7 +103,6 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
                        pixel_format=config.pixel_format.upper(), device=config.virtualcam_device)
              for spec in config.outputs]
 
-    source = make_source(config.source, config.source_options)
     mapper = live_mapper(config, profile, source)
 
     def saved(cal) -> str:
