@@ -21,7 +21,14 @@ from vtube_plugin.sources.frame import FaceFrame
 from vtube_plugin.sources.names import ARKIT_NAMES
 from vtube_plugin.sources.osc import decode
 from vtube_plugin.sources.vmc import VmcSource
-from vtube_plugin.sources.vmc_send import MAX_DATAGRAM, VmcSender, benchmark_send, parse_target, vmc_datagrams
+from vtube_plugin.sources.vmc_send import (
+    MAX_DATAGRAM,
+    VmcSender,
+    benchmark_send,
+    parse_target,
+    vmc_datagrams,
+    vrm_presets,
+)
 
 TRACKED = FaceFrame(blendshapes={"jawOpen": 0.8, "eyeBlinkLeft": 0.95, "mouthSmileLeft": 0.25, "browInnerUp": 0.4},
                     head=(-8.0, 20.0, 5.0), left_eye=(3.0, -6.0), right_eye=(2.5, -5.0), timestamp=1.0)
@@ -171,3 +178,11 @@ def test_mistakes_are_said_before_anything_starts():
 
 def test_the_send_cost_can_be_measured():
     assert benchmark_send(frames=20) > 0.0  # microseconds a frame; the number belongs in docs, not in a test
+
+
+def test_presets_a_vrm_sender_sent_are_passed_on_as_vrm_0_names():
+    relayed = vrm_presets(FaceFrame(blendshapes={"aa": 0.6, "blinkLeft": 1.0, "happy": 0.3, "MyClip": 0.9}))
+    assert relayed == {"A": 0.6, "Blink_L": 1.0, "Joy": 0.3}
+    made = vrm_presets(FaceFrame(blendshapes={"jawOpen": 0.4, "mouthSmileLeft": 0.8, "mouthSmileRight": 0.8}))
+    assert made["A"] == pytest.approx(0.6) and made["Joy"] == pytest.approx(1.0) and made["Blink_L"] == 0.0
+    assert vrm_presets(FaceFrame(blendshapes={"mouth_open": 0.5})) == {}  # OpenSeeFace: nothing to make them from

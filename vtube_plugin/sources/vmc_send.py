@@ -32,6 +32,9 @@ NAMES = ("both", "arkit", "vrm")  # which blendshape vocabularies go out
 MAX_DATAGRAM = 1400  # bytes: VMC bundles stay within one Ethernet frame (the spec speaks of about 1500)
 HEAD_HEIGHT = 0.06  # metres above the neck: a plausible local position for the Head bone
 _PASCAL = {name: name[0].upper() + name[1:] for name in ARKIT_NAMES}
+# The VRM 0.x presets sent, and the VRM 1.0 spelling a received frame carries them in (sources/names.py).
+VRM0_FROM_VRM1 = {"A": "aa", "I": "ih", "U": "ou", "E": "ee", "O": "oh", "Blink": "blink", "Blink_L": "blinkLeft",
+                  "Blink_R": "blinkRight", "Joy": "happy", "Angry": "angry", "Sorrow": "sad", "Fun": "relaxed"}
 
 
 def parse_target(text: str) -> tuple[str, int]:
@@ -67,10 +70,8 @@ def _mean(frame: FaceFrame, *names: str) -> float:
 def vrm_presets(frame: FaceFrame) -> dict[str, float]:
     """VRM 0.x presets for a frame: passed on when the tracker sent presets, else made from its ARKit weights
     (the vowels from the jaw and lips, blinks, Joy from the smile)."""
-    presets = {"A": "aa", "I": "ih", "U": "ou", "E": "ee", "O": "oh", "Blink": "blink", "Blink_L": "blinkLeft",
-               "Blink_R": "blinkRight", "Joy": "happy", "Angry": "angry", "Sorrow": "sad", "Fun": "relaxed"}
-    if any(vrm1 in frame.blendshapes for vrm1 in presets.values()):
-        return {vrm0: frame.weight(vrm1) for vrm0, vrm1 in presets.items() if vrm1 in frame.blendshapes}
+    if any(vrm1 in frame.blendshapes for vrm1 in VRM0_FROM_VRM1.values()):
+        return {vrm0: frame.weight(vrm1) for vrm0, vrm1 in VRM0_FROM_VRM1.items() if vrm1 in frame.blendshapes}
     if "jawOpen" not in frame.blendshapes and "eyeBlinkLeft" not in frame.blendshapes:
         return {}
     clamp = lambda v: min(max(v, 0.0), 1.0)  # noqa: E731
