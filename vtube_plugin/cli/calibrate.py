@@ -51,6 +51,12 @@ def run(args: argparse.Namespace) -> int:
                                 f"{args.timeout:g} s: {waiting_hint(args)}")
             calibration = capture.add(source.latest())
             time.sleep(0.005)
+        hint = None if args.profile else source.profile_hint()
+    if hint is not None and hint != profile.name:  # stored where `run` will look once the sender's names choose
+        from vtube_plugin.mapping.live_mapper import SEEN
+
+        print(f"{SEEN.get(hint, hint)} seen: stored for the {hint} profile")
+        profile = profile_from_args(argparse.Namespace(**{**vars(args), "profile": hint}))
     path = save_calibration(calibration, args.source, profile.name)
     strongest = sorted(calibration.blendshapes.items(), key=lambda kv: -kv[1])[:4]
     print(f"saved to {path}")

@@ -41,7 +41,16 @@ def add_parser(subparsers) -> None:
     live.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     live.add_argument("--lost-after", type=float, default=0.75,
                       help="seconds without tracking data before the pose eases back to neutral (default: 0.75)")
-    live.add_argument("--no-calibration", action="store_true", help="ignore the stored neutral-face calibration")
+    live.add_argument("--no-calibration", action="store_true",
+                      help="ignore the stored neutral-face calibration (and take none from the first steady seconds)")
+    vmc_out = p.add_argument_group("VMC out (docs/input-vmc-out.md)")
+    vmc_out.add_argument("--send-vmc", metavar="HOST:PORT", default=None,
+                         help="also send what is tracked over VMC to another app (VSeeFace, VNyan, Warudo, another "
+                              "vtube-plugin), e.g. 127.0.0.1:39539")
+    vmc_out.add_argument("--send-vmc-rate", metavar="HZ", type=float, default=60.0,
+                         help="frames a second sent at most, whatever --fps is (default: 60)")
+    vmc_out.add_argument("--send-vmc-names", choices=["both", "arkit", "vrm"], default="both",
+                         help="blendshape names sent: Perfect Sync (arkit), VRM presets (vrm) or both (default)")
     add_expression_options(p)
     add_renderer_options(p)
     p.set_defaults(run=run)
@@ -57,7 +66,8 @@ def config_from_args(args: argparse.Namespace):
         outputs=tuple(args.output or ["virtualcam"]), size=parse_size(args.size) if args.size else None,
         fps=args.fps, background=args.background, pixel_format=args.pixel_format,
         virtualcam_device=args.virtualcam_device, record_poses=args.record_poses, max_frames=args.max_frames,
-        lost_after=args.lost_after, use_calibration=not args.no_calibration,
+        lost_after=args.lost_after, use_calibration=not args.no_calibration, send_vmc=args.send_vmc,
+        send_vmc_rate=args.send_vmc_rate, send_vmc_names=args.send_vmc_names,
         render=render_settings_from_args(args), expressions=expression_settings_from_args(args))
 
 

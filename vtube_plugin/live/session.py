@@ -6,6 +6,7 @@ poser can start the same pipeline without argparse.
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -30,6 +31,9 @@ class LiveConfig:
     max_frames: int | None = None
     lost_after: float = 0.75  # seconds without tracking before the pose eases back
     use_calibration: bool = True  # subtract the neutral face stored for this source and profile
+    send_vmc: str | None = None  # HOST:PORT: forward what we track over VMC (sources/vmc_send.py)
+    send_vmc_rate: float = 60.0  # frames a second at most, independent of fps
+    send_vmc_names: str = "both"  # blendshape names sent: both, arkit (Perfect Sync) or vrm (presets)
     render: RenderSettings = field(default_factory=RenderSettings)
     expressions: ExpressionSettings = field(default_factory=ExpressionSettings)
 
@@ -41,6 +45,36 @@ class LiveConfig:
             raise UserError(f"--max-frames must be at least 1, got {self.max_frames}")
         if self.lost_after <= 0:
             raise UserError(f"--lost-after must be more than 0 seconds, got {self.lost_after:g}")
+        if self.send_vmc is not None:
+            from vtube_plugin.sources.vmc_send import check_target
+
+            check_target(self.send_vmc, self.send_vmc_rate, self.send_vmc_names, self.source, self.source_options)
+
+
+def say(line: str) -> None:
+    """A console line of its own, below the status line that is rewritten in place."""
+    print("\n" + line, file=sys.stderr, flush=True)
+
+
+def live_mapper(config: LiveConfig, profile, source):
+    """The session's mapper: with no profile named, the source's names choose it; with no calibration stored for
+    the source and profile, the first steady seconds set the neutral head (and are stored like `c`'s)."""
+    from vtube_plugin.mapping.calibration import load_calibration, save_calibration
+    from vtube_plugin.mapping.live_mapper import LiveMapper
+
+    def stored(p):
+        return load_calibration(config.source, p.name) if config.use_calibration else None
+
+    def auto_saved(cal, p) -> None:
+        try:
+            where = f": saved to {save_calibration(cal, config.source, p.name)}"
+        except UserError as err:  # a config folder we cannot write must not end the stream
+            where = f" for this session only: {err}"
+        say(f"neutral head taken from your first steady seconds{where} (c + Enter calibrates your whole face)")
+
+    return LiveMapper(profile, stored(profile), hint=None if config.profile else source.profile_hint,
+                      calibration_for=stored, calibrated=auto_saved, say=say,
+                      auto_calibrate=config.use_calibration and source.TRACKS)
 
 
 def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO | None = None):
@@ -50,8 +84,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
     from vtube_plugin.expressions.settings import start_expressions
     from vtube_plugin.live.console import ConsoleCommands
     from vtube_plugin.live.loop import LiveLoop
-    from vtube_plugin.mapping.calibration import load_calibration, save_calibration
-    from vtube_plugin.mapping.mapper import Mapper
+    from vtube_plugin.mapping.calibration import save_calibration
     from vtube_plugin.mapping.profile import load_profile
     from vtube_plugin.sinks.choose import make_sink, parse_output
     from vtube_plugin.sinks.compose import parse_background
@@ -59,6 +92,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
 
     config.check()
     profile = load_profile(config.profile or source_class(config.source).DEFAULT_PROFILE)
+    source = make_source(config.source, config.source_options)  # its option mistakes are said before the slow load
     background = parse_background(config.background)
     for spec in config.outputs:
         parse_output(spec)
@@ -69,11 +103,12 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
                        pixel_format=config.pixel_format.upper(), device=config.virtualcam_device)
              for spec in config.outputs]
 
-    calibration = load_calibration(config.source, profile.name) if config.use_calibration else None
-    mapper = Mapper(profile, calibration)
+    mapper = live_mapper(config, profile, source)
 
     def saved(cal) -> str:
-        return str(save_calibration(cal, config.source, profile.name))
+        return str(save_calibration(cal, config.source, mapper.profile.name))
+
+    calibration = mapper.calibration
 
     # Expression presets over the tracking: OBS hotkeys, `vtube-plugin expression`, keys, or names typed here.
     layer = start_expressions(config.expressions, console=False)
@@ -83,7 +118,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
 
     try:
         loop = LiveLoop(
-            source=make_source(config.source, config.source_options),
+            source=source,
             mapper=mapper,
             renderer=renderer,
             sinks=sinks,
@@ -96,8 +131,19 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
             console=ConsoleCommands(other=typed) if console else None,
             status_stream=status_stream,
         )
-        print(f"profile {profile.name}" + (" (calibrated)" if calibration else " (not calibrated: type c + Enter)")
-              + f"; output {', '.join(config.outputs)} at {size[0]}x{size[1]}, {config.fps:g} fps", file=sys.stderr)
-        return loop.run()
+        state = (" (calibrated)" if calibration
+                 else " (the first steady seconds set your neutral head: look at the screen)" if mapper.auto_calibrating
+                 else " (not calibrated: type c + Enter)")
+        print(f"profile {profile.name}{state}; output {', '.join(config.outputs)} at {size[0]}x{size[1]}, "
+              f"{config.fps:g} fps", file=sys.stderr)
+        with ExitStack() as stack:
+            if config.send_vmc is not None:
+                from vtube_plugin.sources.vmc_send import VmcSender, parse_target
+
+                host, port = parse_target(config.send_vmc)
+                stack.enter_context(VmcSender(source.latest, host, port, config.send_vmc_rate, config.send_vmc_names))
+                print(f"sending what is tracked over VMC to {host}:{port}, up to {config.send_vmc_rate:g} frames a "
+                      "second", file=sys.stderr)
+            return loop.run()
     finally:
         layer.close()

@@ -7,6 +7,7 @@ user config folder, so the next `vtube-plugin run` starts calibrated.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -143,3 +144,41 @@ class NeutralCapture:
     @property
     def done(self) -> bool:
         return len(self.frames) >= self.count
+
+
+class SteadyCapture:
+    """Calibration without asking: the first `seconds` of steady tracking (the head held within `spread`
+    degrees on every angle) become the neutral head. A moving head restarts the window, so a user still
+    settling in front of the camera is not taken as neutral.
+
+    Only the head and eye angles are kept: the user never asked to hold a relaxed face, and a smile held
+    through those seconds would otherwise be subtracted from every later smile (`c` captures the whole face).
+    """
+
+    def __init__(self, seconds: float = 2.0, spread: float = 4.0, min_frames: int = 15, max_frames: int = 600):
+        self.seconds, self.spread, self.min_frames = seconds, spread, min_frames
+        self.frames: deque[FaceFrame] = deque(maxlen=max_frames)  # bounded whatever the tracker's rate
+        self._last: float | None = None
+
+    def add(self, frame: FaceFrame | None) -> Calibration | None:
+        """The calibration once the window is steady and long enough, else None."""
+        if frame is None or frame.timestamp == self._last:
+            return None
+        self._last = frame.timestamp
+        if self.frames and not self._steady_with(frame):
+            self.frames.clear()
+        self.frames.append(frame)
+        span = frame.timestamp - self.frames[0].timestamp
+        if span >= self.seconds and len(self.frames) >= self.min_frames:
+            return replace(Calibration.capture(self.frames), blendshapes={})
+        return None
+
+    def _steady_with(self, frame: FaceFrame) -> bool:
+        heads = [f.head for f in self.frames if f.head is not None]
+        if frame.head is None or not heads:
+            return True  # a tracker without head angles (VRM presets only): any frames will do
+        for axis in range(3):
+            values = [h[axis] for h in heads] + [frame.head[axis]]
+            if max(values) - min(values) > self.spread:
+                return False
+        return True

@@ -30,6 +30,10 @@ class Mapper:
     """`mapper(frame)` is the smoothed Pose for a frame; `mapper.map(frame)` the same without smoothing."""
 
     def __init__(self, profile: Profile, calibration: Calibration | None = None):
+        self.use_profile(profile, calibration)
+
+    def use_profile(self, profile: Profile, calibration: Calibration | None = None) -> None:
+        """Map through `profile` (and its calibration) from the next frame on; the smoothing starts afresh."""
         self.profile = profile
         self.calibration = calibration
         self._smoother = PoseSmoother(profile.smoothing)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 SOURCES = {
     "vmc": ("vtube_plugin.sources.vmc", "VmcSource"),
     "ifacialmocap": ("vtube_plugin.sources.ifacialmocap", "IFacialMocapSource"),
+    "vtube_studio": ("vtube_plugin.sources.vtube_studio", "VTubeStudioSource"),
+    "openseeface": ("vtube_plugin.sources.openseeface", "OpenSeeFaceSource"),
     "webcam": ("vtube_plugin.sources.webcam", "WebcamSource"),
     "none": ("vtube_plugin.sources.none", "NoSource"),
 }

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from vtube_plugin.sources.frame import FaceFrame
+from vtube_plugin.sources.names import VocabularySeen
 
 
 class Malformed(ValueError):
@@ -96,6 +97,7 @@ class Source:
     DEFAULT_PROFILE = "arkit"  # the bundled profile that fits the names this source sends
     WAITING_HINT = "is the tracker sending?"  # said when nothing arrives; {option} fields are filled in
     FLAGS: dict[str, tuple[str, str]] = {}  # shared command-line flag (--phone-ip: "phone_ip") -> (option, help)
+    NAMES_CHOOSE_PROFILE = False  # True where the names sent vary by sender (VMC): see profile_hint
 
     @classmethod
     def waiting_hint(cls, options: dict[str, object]) -> str:
@@ -111,11 +113,26 @@ class Source:
         self._changed = threading.Condition()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._vocabulary = VocabularySeen()
+        self._hinted_frame: FaceFrame | None = None
 
     # -- the public surface -------------------------------------------------------------------
     def latest(self) -> FaceFrame | None:
         """The newest frame, or None before the first one. Older frames are not kept."""
         return self._latest
+
+    def profile_hint(self) -> str | None:
+        """The bundled profile that fits the names this source has sent so far (names.VocabularySeen), or None
+        when it cannot tell yet. Only for sources whose names vary by sender (NAMES_CHOOSE_PROFILE); the
+        others always fit their DEFAULT_PROFILE. Called from the render thread: it reads only published frames."""
+        if not self.NAMES_CHOOSE_PROFILE:
+            return None
+        frame = self._latest
+        if frame is not None and frame is not self._hinted_frame:
+            self._hinted_frame = frame
+            for name in frame.blendshapes:
+                self._vocabulary.see(name)
+        return self._vocabulary.hint()
 
     def wait_until(self, condition: Callable[[Source], bool], timeout: float = 5.0) -> bool:
         """Block until `condition(self)` holds (checked whenever something arrives) or `timeout` passes."""

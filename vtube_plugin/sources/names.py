@@ -41,6 +41,12 @@ VRM0_TO_VRM1 = {
 
 _CANONICAL = {name.lower(): name for name in ARKIT_NAMES + VRM1_PRESETS}
 _CANONICAL.update(VRM0_TO_VRM1)
+_ARKIT_SET = frozenset(ARKIT_NAMES)
+_VRM_SET = frozenset(VRM1_PRESETS)
+
+# The bundled profile that fits each vocabulary (see profiles/*.toml).
+ARKIT = "arkit"
+VRM = "vrm"
 
 
 @lru_cache(maxsize=4096)
@@ -57,3 +63,34 @@ def normalise_name(name: str) -> str:
         if found is not None and found in ARKIT_NAMES:
             return found
     return name
+
+
+def vocabulary(name: str) -> str | None:
+    """Which vocabulary a normalised name belongs to: ARKIT (the 52 ARKit / Perfect Sync names), VRM (the
+    presets), or None (an avatar's own clip)."""
+    if name in _ARKIT_SET:
+        return ARKIT
+    if name in _VRM_SET:
+        return VRM
+    return None
+
+
+class VocabularySeen:
+    """Remembers which vocabularies a sender used, so the session can pick the profile that fits.
+
+    Perfect Sync avatars send the ARKit names and usually the VRM presets too; the ARKit names drive the face
+    in more detail, so once any is seen the hint is ARKIT for good (a hint that flapped would switch profiles).
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()  # at most {ARKIT, VRM}: bounded whatever the sender sends
+
+    def see(self, name: str) -> None:
+        kind = vocabulary(name)
+        if kind is not None:
+            self._seen.add(kind)
+
+    def hint(self) -> str | None:
+        if ARKIT in self._seen:
+            return ARKIT
+        return VRM if VRM in self._seen else None

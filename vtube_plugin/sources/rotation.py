@@ -50,3 +50,35 @@ def unity_to_person(r: Sequence[Sequence[float]]) -> Matrix:
     s = (-1.0, 1.0, 1.0)
     return tuple(tuple(s[i] * r[i][j] * s[j] for j in range(3)) for i in range(3))  # type: ignore[return-value]
 
+
+
+def matrix_from_angles(pitch: float, yaw: float, roll: float = 0.0) -> Matrix:
+    """The person-frame rotation whose angles_from_matrix are (pitch, yaw, roll): Ry(yaw) * Rl(-pitch) * Rf(-roll)."""
+    p, y, r = (math.radians(v) for v in (pitch, yaw, roll))
+    cp, sp, cy, sy, cr, sr = math.cos(p), math.sin(p), math.cos(y), math.sin(y), math.cos(r), math.sin(r)
+    turn = ((cy, 0.0, sy), (0.0, 1.0, 0.0), (-sy, 0.0, cy))  # about u (up)
+    nod = ((1.0, 0.0, 0.0), (0.0, cp, sp), (0.0, -sp, cp))  # about l by -pitch
+    tilt = ((cr, sr, 0.0), (-sr, cr, 0.0), (0.0, 0.0, 1.0))  # about f by -roll
+    return matmul(turn, matmul(nod, tilt))
+
+
+def quaternion_from_matrix(m: Sequence[Sequence[float]]) -> tuple[float, float, float, float]:
+    """(x, y, z, w) of a rotation matrix, w >= 0; the inverse of quaternion_matrix."""
+    trace = m[0][0] + m[1][1] + m[2][2]
+    if trace > 0:
+        s = 2.0 * math.sqrt(1.0 + trace)
+        q = ((m[2][1] - m[1][2]) / s, (m[0][2] - m[2][0]) / s, (m[1][0] - m[0][1]) / s, s / 4)
+    elif m[0][0] > m[1][1] and m[0][0] > m[2][2]:
+        s = 2.0 * math.sqrt(1.0 + m[0][0] - m[1][1] - m[2][2])
+        q = (s / 4, (m[0][1] + m[1][0]) / s, (m[0][2] + m[2][0]) / s, (m[2][1] - m[1][2]) / s)
+    elif m[1][1] > m[2][2]:
+        s = 2.0 * math.sqrt(1.0 + m[1][1] - m[0][0] - m[2][2])
+        q = ((m[0][1] + m[1][0]) / s, s / 4, (m[1][2] + m[2][1]) / s, (m[0][2] - m[2][0]) / s)
+    else:
+        s = 2.0 * math.sqrt(1.0 + m[2][2] - m[0][0] - m[1][1])
+        q = ((m[0][2] + m[2][0]) / s, (m[1][2] + m[2][1]) / s, s / 4, (m[1][0] - m[0][1]) / s)
+    return q if q[3] >= 0 else (-q[0], -q[1], -q[2], -q[3])
+
+
+# Person frame -> Unity: the same flip of the x axis (an involution).
+person_to_unity = unity_to_person

@@ -60,6 +60,7 @@ class VmcSource(UdpSource):
     name = "vmc"
     OPTIONS = {"port": LISTEN_PORT, "host": str, "allow": str}
     DEFAULT_PROFILE = "vrm"
+    NAMES_CHOOSE_PROFILE = True  # VRM presets or Perfect Sync names: what the sender sends decides (base.profile_hint)
     WAITING_HINT = "is the tracker app (VSeeFace, VMagicMirror, Waidayo...) sending VMC to this computer, port {port}?"
     FLAGS = {"host": ("host", "address to listen on (default: all, 0.0.0.0)"),
              "port": ("port", f"UDP port (default {DEFAULT_PORT})")}
