@@ -111,7 +111,7 @@ def parse_datagram(text: str) -> FaceFrame | None:
 class VTubeStudioSource(UdpSource):
     """FaceFrames from the VTube Studio app on a phone at `phone` (its IP address: the app shows it under
     "3rd Party PC Clients"). Asks for `request_seconds` of data every `resend_every` seconds; only datagrams
-    from the phone's address are read, others are ignored and counted (`ignored`)."""
+    from the phone's address are read, others are ignored and counted (`stats.ignored`)."""
 
     name = "vtube_studio"
     OPTIONS = {"phone": str, "port": int, "phone_port": int, "host": str, "resend_every": float,
@@ -137,13 +137,12 @@ class VTubeStudioSource(UdpSource):
         self.resend_every = resend_every
         self.request_seconds = request_seconds
         self.requests_sent = 0
-        self.ignored = 0  # datagrams from addresses other than the phone
         self.faceless = 0  # datagrams in which the app found no face
         self._last_request = 0.0
 
     def _open(self) -> None:
         self.phone = _resolve(self.phone)
-        self.allowed = frozenset({self.phone})  # the shared UDP sender check reads this where it exists
+        self.allowed = frozenset({self.phone})  # UdpSource ignores and counts every other sender (stats.ignored)
         super()._open()
         self._request()
 
@@ -162,9 +161,6 @@ class VTubeStudioSource(UdpSource):
             self._request()
 
     def _handle(self, data: bytes, sender: tuple) -> None:
-        if sender[0] != self.phone:
-            self.ignored += 1  # someone else on the network may not drive the character
-            return
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
