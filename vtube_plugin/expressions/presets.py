@@ -17,7 +17,7 @@ import numpy as np
 
 from vtube_plugin.bundled import profiles_dir
 from vtube_plugin.errors import UserError
-from vtube_plugin.pose import BY_NAME, GROUPS, NAMES, PARAMETERS, THA3_SIZE
+from vtube_plugin.pose import BY_NAME, GROUPS, PARAMETERS, THA3_SIZE, unknown_parameter
 from vtube_plugin.user_files import is_number, read_toml
 
 MODES = ("toggle", "hold", "one-shot")
@@ -259,13 +259,6 @@ def _expand(name: str) -> tuple[str, ...]:
     return ()
 
 
-def _unknown_parameter(name: str, at: str) -> UserError:
-    bases = sorted({n.removesuffix("_left").removesuffix("_right") for n in NAMES})
-    close = difflib.get_close_matches(name, list(NAMES) + bases, n=3)
-    hint = f" Did you mean {', '.join(close)}?" if close else " See docs/expressions.md for the names."
-    return UserError(f"{at}: unknown pose parameter '{name}'.{hint}")
-
-
 def _parameter_table(raw: Any, at: str, offsets: bool) -> dict[str, float]:
     if not isinstance(raw, dict):
         raise UserError(f"{at} must be a table of parameter = value, e.g. {{ eyebrow_angry = 1.0 }}")
@@ -273,7 +266,7 @@ def _parameter_table(raw: Any, at: str, offsets: bool) -> dict[str, float]:
     for name, value in raw.items():
         names = _expand(name)
         if not names:
-            raise _unknown_parameter(name, at)
+            raise UserError(f"{at}: {unknown_parameter(name, pairs=True)}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UserError(f"{at}: {name} must be a number, got {value!r}")
         for full in names:

@@ -17,7 +17,7 @@ from vtube_plugin.bundled import profiles_dir
 from vtube_plugin.config_dir import config_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.mapping.smoothing import OneEuroSettings
-from vtube_plugin.pose import BY_NAME, GROUPS, NAMES
+from vtube_plugin.pose import BY_NAME, GROUPS, smoothstep, unknown_parameter
 from vtube_plugin.sources.names import ARKIT_NAMES
 from vtube_plugin.user_files import is_number, read_toml
 
@@ -55,7 +55,7 @@ class Rule:
         x = max(terms) if self.combine == "max" else sum(terms)
         m = min(max(abs(x) - self.dead_zone, 0.0) * self.gain, 1.0)
         if self.curve == "smoothstep":
-            m = m * m * (3.0 - 2.0 * m)
+            m = smoothstep(m)
         elif self.curve == "pow":
             m = m**self.exponent
         y = math.copysign(m, x)
@@ -190,7 +190,7 @@ class _Reader:
             table = f"parameters.{pname}"
             p = BY_NAME.get(pname)
             if p is None:
-                raise self.fail(table, None, f"unknown pose parameter '{pname}'.{_suggest(pname, NAMES)}")
+                raise self.fail(table, None, unknown_parameter(pname))
             if pname in HEAD_PARAMETERS:
                 raise self.fail(table, None, f"{pname} is set in the [head] table (angle, degrees, sign)")
             parameters[pname] = self.rule(body, table, (p.minimum, p.maximum), known_signals=tuple(signals))

@@ -15,7 +15,7 @@ from vtube_plugin.errors import UserError
 from vtube_plugin.motion.pose_track import PoseTrack
 from vtube_plugin.motion.track import bone_rotations, euler_degrees, frame_positions, morph_weights
 from vtube_plugin.motion.vmd import MMD_FPS, Motion
-from vtube_plugin.pose import BY_NAME, THA3_SIZE
+from vtube_plugin.pose import BY_NAME, THA3_SIZE, close_parameters
 from vtube_plugin.user_files import is_number, read_toml
 
 PROFILES_DIR = profiles_dir()
@@ -76,9 +76,7 @@ class MotionProfile:
 
 def _parameter(name: object, where: str) -> str:
     if not isinstance(name, str) or name not in BY_NAME:
-        import difflib
-
-        close = difflib.get_close_matches(str(name), list(BY_NAME), n=1)
+        close = close_parameters(str(name), n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise UserError(f"{where}: '{name}' is not a pose parameter{hint}")
     return name
