@@ -174,3 +174,19 @@ def test_smoothing_groups_and_values_are_checked(tmp_path):
     assert "[smoothing.eyes]: unknown parameter group 'eyes'. Did you mean eye" in message
     assert "[smoothing.eye] beta: must not be negative, got -1" in error(tmp_path, "[smoothing]\neye = { beta = -1 }\n")
     assert "[smoothing.eye] min_cutoff: must be greater than 0, got 0" in error(tmp_path, "[smoothing]\neye = { min_cutoff = 0 }\n")
+
+
+def test_a_name_finds_only_its_kind_of_file(tmp_path):
+    """profiles/ holds tracking profiles, motion profiles and the presets; each lookup lists and finds its own."""
+    from vtube_plugin.motion.profile import load_profile as load_motion_profile
+
+    with pytest.raises(UserError, match="no profile named 'vmd'.* Bundled profiles: arkit, vrm;"):
+        load_profile("vmd")  # a motion profile, not a tracking one
+    with pytest.raises(UserError, match="motion profile not found: arkit.* Bundled motion profiles: vmd;"):
+        load_motion_profile("arkit")
+    own = tmp_path / "config" / "profiles" / "dance.toml"  # a motion profile of the user's own, found by name
+    own.parent.mkdir(parents=True)
+    own.write_text('[morphs]\n"あ" = "mouth_aaa"\n', encoding="utf-8")
+    assert load_motion_profile("dance").morphs == {"あ": {"mouth_aaa": 1.0}}
+    with pytest.raises(UserError, match="no profile named 'dance'"):
+        load_profile("dance")

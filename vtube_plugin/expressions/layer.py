@@ -18,12 +18,11 @@ from vtube_plugin.expressions.presets import (  # re-exported: one import for us
     MODES,
     Expression,
     ObsActions,
-    default_presets_path,
     load_presets,
     parse_presets,
-    shipped_presets_path,
 )
 from vtube_plugin.pose import MAXIMUM, MINIMUM, Pose, smoothstep  # smoothstep re-exported: the fade curve
+from vtube_plugin.profile_files import default_presets_path, shipped_presets_path  # re-exported too
 
 __all__ = ["MODES", "Expression", "ExpressionLayer", "ObsActions", "default_presets_path", "load_presets",
            "parse_presets", "shipped_presets_path", "smoothstep"]

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from vtube_plugin.bundled import profiles_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, GROUPS, PARAMETERS, THA3_SIZE, unknown_parameter
+from vtube_plugin.profile_files import default_presets_path
 from vtube_plugin.user_files import is_number, read_toml
 
 MODES = ("toggle", "hold", "one-shot")
@@ -93,20 +93,6 @@ class Expression:
     targets: np.ndarray = field(default_factory=lambda: np.zeros(THA3_SIZE, np.float32), repr=False, compare=False)
     offsets: np.ndarray = field(default_factory=lambda: np.zeros(THA3_SIZE, np.float32), repr=False, compare=False)
     owned: np.ndarray = field(default_factory=lambda: np.zeros(THA3_SIZE, bool), repr=False, compare=False)
-
-
-def default_presets_path() -> Path:
-    """The user's own file if they made one, else the presets shipped with vtube-plugin."""
-    from vtube_plugin.config_dir import config_dir
-
-    user = config_dir() / "expressions.toml"
-    if user.is_file():
-        return user
-    return shipped_presets_path()
-
-
-def shipped_presets_path() -> Path:
-    return profiles_dir() / "expressions.toml"
 
 
 def load_presets(path: str | Path | None = None) -> dict[str, Expression]:

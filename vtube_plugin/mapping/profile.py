@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vtube_plugin.bundled import profiles_dir
-from vtube_plugin.config_dir import config_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.mapping.smoothing import OneEuroSettings
 from vtube_plugin.pose import BY_NAME, GROUPS, smoothstep, unknown_parameter
+from vtube_plugin.profile_files import TRACKING, bundled_names
+from vtube_plugin.profile_files import find_profile as find_profile_file
 from vtube_plugin.sources.names import ARKIT_NAMES
 from vtube_plugin.user_files import is_number, read_toml
 
@@ -90,32 +90,12 @@ class Profile:
 # --- finding ---------------------------------------------------------------------------------------
 def bundled_profiles() -> list[str]:
     """The tracking profiles among the bundled ones (profiles/ also holds expression and motion files)."""
-    return sorted(p.stem for p in profiles_dir().glob("*.toml") if "parameters" in read_toml(p, "profile"))
-
-
-def user_profiles_dir() -> Path:
-    return config_dir() / "profiles"
+    return bundled_names(TRACKING)
 
 
 def find_profile(spec: str | Path) -> Path:
     """A path as given, else NAME in the user's profiles folder, else a bundled profile."""
-    text = str(spec)
-    as_path = Path(text).expanduser()
-    if text.endswith(".toml") or "/" in text or "\\" in text or as_path.is_file():
-        if not as_path.is_file():
-            raise UserError(f"profile file not found: {as_path}")
-        return as_path
-    for folder in (user_profiles_dir(), profiles_dir()):
-        candidate = folder / f"{text}.toml"
-        if candidate.is_file():
-            return candidate
-    names = bundled_profiles()
-    close = difflib.get_close_matches(text, names, n=2)
-    hint = f" Did you mean {' or '.join(close)}?" if close else ""
-    raise UserError(
-        f"no profile named '{text}'.{hint} Bundled profiles: {', '.join(names)}; "
-        f"your own go in {user_profiles_dir()} or pass a path to a .toml file."
-    )
+    return find_profile_file(spec, TRACKING)
 
 
 def load_profile(spec: str | Path) -> Profile:
