@@ -46,7 +46,7 @@ class LiveConfig:
 def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO | None = None):
     """Stream until Ctrl+C, q, a closed window or max_frames; returns the LiveSummary."""
     from vtube_plugin.character import load_character_or_sample
-    from vtube_plugin.expressions.control import execute
+    from vtube_plugin.expressions.control import typed_lines
     from vtube_plugin.expressions.settings import start_expressions
     from vtube_plugin.live.console import ConsoleCommands
     from vtube_plugin.live.loop import LiveLoop
@@ -76,10 +76,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
         return str(save_calibration(cal, config.source, profile.name))
 
     # Expression presets over the tracking: OBS hotkeys, `vtube-plugin expression`, keys, or names typed here.
-    layer = start_expressions(config.expressions, console=False)
-
-    def typed(line: str) -> None:
-        print(execute(layer, line, default_action="press"), file=sys.stderr, flush=True)
+    layer = start_expressions(config.expressions)
 
     try:
         loop = LiveLoop(
@@ -93,7 +90,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
             record_poses=config.record_poses,
             max_frames=config.max_frames,
             on_calibrated=saved,
-            console=ConsoleCommands(other=typed) if console else None,
+            console=ConsoleCommands(other=typed_lines(layer)) if console else None,
             status_stream=status_stream,
         )
         print(f"profile {profile.name}" + (" (calibrated)" if calibration else " (not calibrated: type c + Enter)")

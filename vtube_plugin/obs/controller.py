@@ -11,13 +11,12 @@ import sys
 import threading
 from collections.abc import Callable
 
-from vtube_plugin.expressions.layer import ExpressionLayer
+from vtube_plugin.expressions.layer import ACTIONS, ExpressionLayer
 from vtube_plugin.obs.connection import ObsUnavailable, is_request_failure, open_events, open_requests
 from vtube_plugin.obs.settings import ObsSettings
 from vtube_plugin.obs.setup import SCENE, expression_of
 
 CUSTOM_EVENT_KEY = "vtube_plugin"  # BroadcastCustomEvent {"eventData": {"vtube_plugin": {"expression": ..., "action": ...}}}
-ACTIONS = ("trigger", "release", "toggle", "press")
 
 
 def _say(line: str) -> None:
