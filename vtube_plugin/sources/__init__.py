@@ -22,6 +22,7 @@ SOURCES = {
     "webcam": ("vtube_plugin.sources.webcam", "WebcamSource"),
     "none": ("vtube_plugin.sources.none", "NoSource"),
 }
+DEFAULT_SOURCE = "webcam"  # what `run` reads when no --source is given: it needs nothing but a camera
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
