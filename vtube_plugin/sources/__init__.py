@@ -15,7 +15,7 @@ from vtube_plugin.errors import UserError
 if TYPE_CHECKING:
     from vtube_plugin.sources.base import Source
 
-# name -> (module, class); the first line of each class's docstring is its help text.
+# name -> (module, class); a source's module is imported only when it is chosen.
 SOURCES = {
     "vmc": ("vtube_plugin.sources.vmc", "VmcSource"),
     "ifacialmocap": ("vtube_plugin.sources.ifacialmocap", "IFacialMocapSource"),
