@@ -91,7 +91,8 @@ def close_parameters(name: str, n: int = 3, *, pairs: bool = False) -> list[str]
 def unknown_parameter(name: str, *, pairs: bool = False) -> str:
     """The sentence for a name that is no pose parameter: "unknown pose parameter 'x'. Did you mean ...?"."""
     close = close_parameters(name, pairs=pairs)
-    hint = f" Did you mean {', '.join(close)}?" if close else " Run `vtube-plugin render --list-parameters` for all names."
+    hint = (f" Did you mean {', '.join(close)}?" if close
+            else " Run `vtube-plugin render --list-parameters` for all names.")
     return f"unknown pose parameter '{name}'.{hint}"
 
 

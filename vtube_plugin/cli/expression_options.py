@@ -16,7 +16,8 @@ def add_obs_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--obs-host", metavar="HOST", default=None,
                        help="where OBS runs (default: $OBS_HOST, obs.toml, else localhost)")
     group.add_argument("--obs-port", metavar="PORT", default=None,
-                       help="OBS Tools > WebSocket Server Settings > Server Port (default: $OBS_PORT, obs.toml, else 4455)")
+                       help="OBS Tools > WebSocket Server Settings > Server Port "
+                            "(default: $OBS_PORT, obs.toml, else 4455)")
     group.add_argument("--obs-password", metavar="PASSWORD", default=None,
                        help="the websocket password (better: $OBS_PASSWORD or obs.toml, which other users cannot "
                             "read in the process list)")

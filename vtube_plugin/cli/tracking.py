@@ -45,7 +45,7 @@ def _shared_flags() -> dict[str, list[tuple[str, str, type]]]:
 
 
 def _examples() -> str:
-    """`vmc:port=39540, ...`: each source's first option with its default value, from the registry."""
+    """`NAME:option=default, ...`: each registered source's first option with its default value."""
     examples = []
     for name in SOURCES:
         defaults = inspect.signature(source_class(name)).parameters

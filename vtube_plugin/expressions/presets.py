@@ -148,7 +148,8 @@ def parse_chord(spec: str) -> frozenset[str]:
 def _parse_expression(name: str, own: dict[str, Any], defaults: dict[str, Any], where: str) -> Expression:
     at = f"{where}: [{name}]"
     if not NAME_PATTERN.match(name):
-        raise UserError(f"{at}: expression names use lowercase letters, digits, '-' and '_' (for example gangimari-gao)")
+        raise UserError(f"{at}: expression names use lowercase letters, digits, '-' and '_' "
+                        "(for example gangimari-gao)")
     table = {**defaults, **own}
     unknown = set(own) - _EXPRESSION_KEYS
     if unknown:

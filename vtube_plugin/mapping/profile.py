@@ -210,7 +210,8 @@ class _Reader:
             for n in names:
                 if n.lower() not in known_signals:
                     defined = ", ".join(known_signals) or "none"
-                    raise self.fail(table, key, f"unknown signal '{n}' (signals defined above this table: {defined}).{_suggest(n.lower(), known_signals)}")
+                    raise self.fail(table, key, f"unknown signal '{n}' (signals defined above this table: "
+                                                f"{defined}).{_suggest(n.lower(), known_signals)}")
             gates[key] = tuple(n.lower() for n in names)
         return Rule(tuple(inputs), combine, dead_zone, gain, curve, exponent, clamp, gates["when"], gates["unless"])
 
@@ -220,13 +221,15 @@ class _Reader:
             raise self.fail(table, "clamp", f"must be two numbers [low, high], got {value!r}")
         low, high = float(value[0]), float(value[1])
         if low > high or low < limits[0] or high > limits[1]:
-            raise self.fail(table, "clamp", f"[{low:g}, {high:g}] must be low <= high inside {limits[0]:g}..{limits[1]:g}")
+            raise self.fail(table, "clamp",
+                            f"[{low:g}, {high:g}] must be low <= high inside {limits[0]:g}..{limits[1]:g}")
         return (low, high)
 
     def head_rule(self, pname: str, body: Any) -> Rule:
         table = f"head.{pname}"
         if pname not in HEAD_PARAMETERS:
-            raise self.fail(table, None, f"the [head] table drives {', '.join(HEAD_PARAMETERS)}, not '{pname}'.{_suggest(pname, HEAD_PARAMETERS)}")
+            raise self.fail(table, None, f"the [head] table drives {', '.join(HEAD_PARAMETERS)}, not '{pname}'."
+                                         f"{_suggest(pname, HEAD_PARAMETERS)}")
         body = self.table(body, table)
         self.known_keys(body, table, _HEAD_KEYS)
         if "angle" not in body:
@@ -260,7 +263,8 @@ class _Reader:
         for group, body in self.table(data, "smoothing").items():
             table = f"smoothing.{group}"
             if group not in GROUPS:
-                raise self.fail(table, None, f"unknown parameter group '{group}'.{_suggest(group, GROUPS)} Groups: {', '.join(GROUPS)}")
+                raise self.fail(table, None, f"unknown parameter group '{group}'.{_suggest(group, GROUPS)} "
+                                             f"Groups: {', '.join(GROUPS)}")
             body = self.table(body, table)
             self.known_keys(body, table, _SMOOTHING_KEYS)
             default = OneEuroSettings()

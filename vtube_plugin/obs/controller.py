@@ -16,7 +16,8 @@ from vtube_plugin.obs.connection import ObsUnavailable, is_request_failure, open
 from vtube_plugin.obs.settings import ObsSettings
 from vtube_plugin.obs.setup import SCENE, expression_of
 
-CUSTOM_EVENT_KEY = "vtube_plugin"  # BroadcastCustomEvent {"eventData": {"vtube_plugin": {"expression": ..., "action": ...}}}
+# BroadcastCustomEvent {"eventData": {"vtube_plugin": {"expression": ..., "action": ...}}}
+CUSTOM_EVENT_KEY = "vtube_plugin"
 
 
 def _say(line: str) -> None:

@@ -48,7 +48,8 @@ class SourceStats:
     def snapshot(self) -> dict:
         """A consistent copy, safe to read from another thread."""
         with self._lock:
-            return {"packets": self.packets, "frames": self.frames, "dropped": self.dropped, "reasons": dict(self.reasons)}
+            return {"packets": self.packets, "frames": self.frames, "dropped": self.dropped,
+                    "reasons": dict(self.reasons)}
 
     def __str__(self) -> str:
         s = self.snapshot()

@@ -101,7 +101,8 @@ class IFacialMocapSource(UdpSource):
     """
 
     name = "ifacialmocap"
-    OPTIONS = {"phone": str, "port": int, "phone_port": int, "host": str, "version": int, "resend_after": float, "start": str}
+    OPTIONS = {"phone": str, "port": int, "phone_port": int, "host": str, "version": int, "resend_after": float,
+               "start": str}
     WAITING_HINT = ("is iFacialMocap open on the phone at {phone}, on the same network, with no firewall blocking "
                     "UDP {port}?")
     FLAGS = {"phone_ip": ("phone", "the phone's IP address (shown in the app)"),
