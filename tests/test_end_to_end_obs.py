@@ -24,7 +24,8 @@ from live_process import (
 )
 from obs_calls import PASSWORD, SCENE, call, item_id, needs_obs, set_item
 
-from vtube_plugin.expressions.presets import load_presets, shipped_presets_path
+from vtube_plugin.expressions.presets import load_presets
+from vtube_plugin.profile_files import shipped_presets_path
 from vtube_plugin.user_files import read_toml
 
 pytestmark = needs_obs

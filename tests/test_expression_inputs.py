@@ -13,9 +13,10 @@ import pytest
 from vtube_plugin import cli
 from vtube_plugin.cli.expression_options import add_expression_options, expression_layer_from_args
 from vtube_plugin.errors import UserError
-from vtube_plugin.expressions.control import ConsoleInput, ControlServer, execute, send_command
+from vtube_plugin.expressions.control import ControlServer, execute, send_command, typed_lines
 from vtube_plugin.expressions.keys import KeyChords, parse_chord
 from vtube_plugin.expressions.layer import ExpressionLayer, parse_presets
+from vtube_plugin.live.console import ConsoleCommands
 from vtube_plugin.obs.settings import ObsSettings, resolve_settings
 
 if sys.version_info >= (3, 11):
@@ -95,7 +96,8 @@ def test_a_raw_line_protocol_client_gets_one_line_answers(layer):
 
 def test_console_lines_press_expressions(layer):
     out = io.StringIO()
-    console = ConsoleInput(layer, stream=io.StringIO("happy\n\npeek\npeek\nwow release\nsad\n"), out=out)
+    console = ConsoleCommands(stream=io.StringIO("happy\n\npeek\npeek\nwow release\nsad\n"),
+                              other=typed_lines(layer, out))
     console._read()  # what the input thread does with each line typed
     answers = out.getvalue().splitlines()
     assert answers == ["ok happy on", "ok peek on", "ok peek off", "ok wow off",

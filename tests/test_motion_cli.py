@@ -106,7 +106,8 @@ def test_option_mistakes_exit_2_before_any_rendering(tmp_path, capsys, extra, me
 
 
 def test_a_motion_nothing_in_the_profile_uses_is_refused(tmp_path, capsys):
-    motion = write_vmd(tmp_path / "legs.vmd", bones=[("左足", 0, quaternion("x", 10), LINEAR)], morphs=[("ぺろっ", 0, 1.0)])
+    motion = write_vmd(tmp_path / "legs.vmd", bones=[("左足", 0, quaternion("x", 10), LINEAR)],
+                       morphs=[("ぺろっ", 0, 1.0)])
     assert main(["motion", str(motion), "--poses-out", str(tmp_path / "p.jsonl")]) == 2
     assert "nothing in" in capsys.readouterr().err
     assert not (tmp_path / "p.jsonl").exists()
@@ -193,6 +194,7 @@ def test_stopping_a_render_with_ctrl_c_leaves_no_video(tmp_path):
     track = PoseTrack(np.array([0.0, 1.0]), np.zeros((2, len(NAMES)), np.float32))
     character = np.full((64, 64, 4), 200, np.uint8)
     with pytest.raises(UserError, match="stopped") as stopped:
-        render_video(track, InterruptedRenderer(), character, VideoWriter(tmp_path / "half.mp4", fps=30), progress=False)
+        render_video(track, InterruptedRenderer(), character, VideoWriter(tmp_path / "half.mp4", fps=30),
+                     progress=False)
     assert stopped.value.exit_code == 130
     assert list(tmp_path.iterdir()) == []

@@ -212,7 +212,8 @@ def test_an_expression_switches_the_obs_scene_and_filter_and_back(obs, live, mon
         code, out = run_cli(["expression", "angry", "--release", "--control-port", str(control.port)],
                             monkeypatch, capsys)
         assert code == 0 and out.strip() == "angry off"
-        wait_obs(lambda: not call(obs, "GetSourceFilter", {"sourceName": "Backdrop", "filterName": "Red"})["filterEnabled"])
+        red_filter = {"sourceName": "Backdrop", "filterName": "Red"}
+        wait_obs(lambda: not call(obs, "GetSourceFilter", red_filter)["filterEnabled"])
         assert call(obs, "GetCurrentProgramScene")["currentProgramSceneName"] == "Main"
 
 

@@ -40,7 +40,8 @@ def test_the_arkit_profile_drives_every_tracked_group():
     assert groups == set(GROUPS) - {"breathing"}
     for shape in ("mouth_aaa", "mouth_iii", "mouth_uuu", "mouth_eee", "mouth_ooo"):
         assert shape in profile.parameters
-    assert {"eye_happy_wink_left", "mouth_raised_corner_right", "eyebrow_raised_left", "iris_small_left"} <= set(profile.parameters)
+    assert {"eye_happy_wink_left", "mouth_raised_corner_right", "eyebrow_raised_left", "iris_small_left"} \
+        <= set(profile.parameters)
     assert set(profile.smoothing) >= {"eye", "mouth", "face_rotation"}
 
 
@@ -130,7 +131,8 @@ def test_an_unknown_key_in_a_rule(tmp_path):
 
 
 def test_an_unknown_top_level_table(tmp_path):
-    assert "[top level] parameter: unknown key. Did you mean parameters" in error(tmp_path, "[parameter.mouth_aaa]\ninputs = {}\n")
+    assert "[top level] parameter: unknown key. Did you mean parameters" in \
+        error(tmp_path, "[parameter.mouth_aaa]\ninputs = {}\n")
 
 
 def test_a_signal_must_be_defined_above_its_use(tmp_path):
@@ -165,7 +167,8 @@ def test_head_entries_are_checked(tmp_path):
 
 
 def test_iris_entries_are_checked(tmp_path):
-    assert "[iris] use_eye_angles: must be true or false, got 'yes'" in error(tmp_path, '[iris]\nuse_eye_angles = "yes"\n')
+    assert "[iris] use_eye_angles: must be true or false, got 'yes'" in \
+        error(tmp_path, '[iris]\nuse_eye_angles = "yes"\n')
     assert "[iris] degrees_x: must be greater than 0, got -5" in error(tmp_path, "[iris]\ndegrees_x = -5\n")
 
 
@@ -173,4 +176,21 @@ def test_smoothing_groups_and_values_are_checked(tmp_path):
     message = error(tmp_path, "[smoothing]\neyes = { min_cutoff = 1.0 }\n")
     assert "[smoothing.eyes]: unknown parameter group 'eyes'. Did you mean eye" in message
     assert "[smoothing.eye] beta: must not be negative, got -1" in error(tmp_path, "[smoothing]\neye = { beta = -1 }\n")
-    assert "[smoothing.eye] min_cutoff: must be greater than 0, got 0" in error(tmp_path, "[smoothing]\neye = { min_cutoff = 0 }\n")
+    assert "[smoothing.eye] min_cutoff: must be greater than 0, got 0" in \
+        error(tmp_path, "[smoothing]\neye = { min_cutoff = 0 }\n")
+
+
+def test_a_name_finds_only_its_kind_of_file(tmp_path):
+    """profiles/ holds tracking profiles, motion profiles and the presets; each lookup lists and finds its own."""
+    from vtube_plugin.motion.profile import load_profile as load_motion_profile
+
+    with pytest.raises(UserError, match="no profile named 'vmd'.* Bundled profiles: arkit, openseeface, vrm;"):
+        load_profile("vmd")  # a motion profile, not a tracking one
+    with pytest.raises(UserError, match="motion profile not found: arkit.* Bundled motion profiles: vmd;"):
+        load_motion_profile("arkit")
+    own = tmp_path / "config" / "profiles" / "dance.toml"  # a motion profile of the user's own, found by name
+    own.parent.mkdir(parents=True)
+    own.write_text('[morphs]\n"あ" = "mouth_aaa"\n', encoding="utf-8")
+    assert load_motion_profile("dance").morphs == {"あ": {"mouth_aaa": 1.0}}
+    with pytest.raises(UserError, match="no profile named 'dance'"):
+        load_profile("dance")

@@ -73,7 +73,8 @@ def test_calibrate_listens_where_the_source_text_says(capsys, tmp_path):
         stop.set()
         sender.join()
     assert code == 0, out
-    assert json.loads((tmp_path / "config" / "calibration" / "vmc-vrm.json").read_text())["blendshapes"]["blink"] == pytest.approx(0.3)
+    stored = json.loads((tmp_path / "config" / "calibration" / "vmc-vrm.json").read_text())
+    assert stored["blendshapes"]["blink"] == pytest.approx(0.3)
 
 
 def test_calibrate_reset_forgets_the_stored_calibration(capsys, tmp_path):

@@ -15,7 +15,8 @@ V2_SAMPLE = (
     "mouthSmileLeft&12|eyeBlinkLeft&3|jawOpen&40|eyeBlinkRight&95|"
     "=head#-21.4,-6.0,-4.9,-0.02,0.00,-0.01|rightEye#3.1,-4.0,0.0|leftEye#3.0,-3.8,0.0|"
 )
-V1_SAMPLE = "mouthSmile_L-12|eyeBlink_L-3|jawOpen-40|eyeBlink_R-95|=head#-21.4,-6.0,-4.9,-0.02,0.00,-0.01|rightEye#3.1,-4.0,0.0|"
+V1_SAMPLE = ("mouthSmile_L-12|eyeBlink_L-3|jawOpen-40|eyeBlink_R-95|"
+             "=head#-21.4,-6.0,-4.9,-0.02,0.00,-0.01|rightEye#3.1,-4.0,0.0|")
 
 
 @pytest.fixture
@@ -29,7 +30,8 @@ def phone():
 
 def start_source(phone: socket.socket, **options) -> IFacialMocapSource:
     options.setdefault("resend_after", 60.0)
-    return IFacialMocapSource(phone="127.0.0.1", phone_port=phone.getsockname()[1], port=0, host="127.0.0.1", **options).start()
+    return IFacialMocapSource(phone="127.0.0.1", phone_port=phone.getsockname()[1], port=0, host="127.0.0.1",
+                              **options).start()
 
 
 def stream(source: IFacialMocapSource, phone: socket.socket, *datagrams: str | bytes) -> None:
@@ -45,7 +47,8 @@ def test_v2_start_string_and_datagram(phone):
         assert request == (START_STRING + "|sendDataVersion=v2").encode()
         stream(source, phone, V2_SAMPLE)
         frame = source.latest()
-    assert frame.blendshapes == pytest.approx({"mouthSmileLeft": 0.12, "eyeBlinkLeft": 0.03, "jawOpen": 0.40, "eyeBlinkRight": 0.95})
+    assert frame.blendshapes == pytest.approx(
+        {"mouthSmileLeft": 0.12, "eyeBlinkLeft": 0.03, "jawOpen": 0.40, "eyeBlinkRight": 0.95})
     # rx -21.4 (ARKit: tipped up) -> pitch +21.4; ry -6 (toward own right) -> yaw -6; rz -4.9 -> roll +4.9
     assert frame.head == pytest.approx((21.4, -6.0, 4.9))
     assert frame.right_eye == pytest.approx((-3.1, -4.0))
@@ -59,7 +62,8 @@ def test_v1_start_string_and_side_suffixes(phone):
         assert request == START_STRING.encode()
         stream(source, phone, V1_SAMPLE)
         frame = source.latest()
-    assert frame.blendshapes == pytest.approx({"mouthSmileLeft": 0.12, "eyeBlinkLeft": 0.03, "jawOpen": 0.40, "eyeBlinkRight": 0.95})
+    assert frame.blendshapes == pytest.approx(
+        {"mouthSmileLeft": 0.12, "eyeBlinkLeft": 0.03, "jawOpen": 0.40, "eyeBlinkRight": 0.95})
     assert frame.head == pytest.approx((21.4, -6.0, 4.9))
     assert frame.left_eye is None  # this datagram had no leftEye: missing stays missing
 
@@ -107,11 +111,12 @@ def test_a_flood_of_malformed_datagrams_is_dropped_and_counted(phone):
     with start_source(phone) as source:
         sent_bad = sent_good = 0
         jaw = 0
-        for batch in range(25):
+        for _batch in range(25):
             datagrams: list[bytes] = []
             for _ in range(15):
                 jaw = rng.randrange(101)
-                datagrams += BAD_DATAGRAMS + [rng.randbytes(rng.randrange(1, 200)).replace(b"&", b"").replace(b"-", b"") + b"\xff"]
+                noise = rng.randbytes(rng.randrange(1, 200)).replace(b"&", b"").replace(b"-", b"") + b"\xff"
+                datagrams += BAD_DATAGRAMS + [noise]
                 datagrams.append(f"jawOpen&{jaw}|eyeBlink_L&50|=head#0,10,0,0,0,0|".encode())
                 sent_bad += len(BAD_DATAGRAMS) + 1
                 sent_good += 1

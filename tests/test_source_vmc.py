@@ -108,7 +108,8 @@ def test_neck_and_head_rotations_add_up(vmc, sender):
 
 
 def test_eye_bones_become_eye_angles(vmc, sender):
-    send_and_wait(vmc, sender, bundle(bone("LeftEye", unity_rotation("x", -12.0)), bone("RightEye", unity_rotation("y", -8.0))))
+    send_and_wait(vmc, sender, bundle(bone("LeftEye", unity_rotation("x", -12.0)),
+                                      bone("RightEye", unity_rotation("y", -8.0))))
     frame = vmc.latest()
     assert frame.left_eye == pytest.approx((12.0, 0.0), abs=1e-3)  # looking up
     assert frame.right_eye == pytest.approx((0.0, 8.0), abs=1e-3)  # toward the person's own left
@@ -127,7 +128,8 @@ def test_a_broken_message_costs_only_itself(vmc, sender):
     )
     assert vmc.latest().blendshapes == pytest.approx({"eyeBlinkLeft": 0.5})
     assert vmc.stats.dropped == 2
-    assert vmc.stats.reasons == {"/VMC/Ext/Blend/Val: value is NaN or infinite": 1, "/VMC/Ext/Blend/Val: needs a name and a value": 1}
+    assert vmc.stats.reasons == {"/VMC/Ext/Blend/Val: value is NaN or infinite": 1,
+                                 "/VMC/Ext/Blend/Val: needs a name and a value": 1}
 
 
 def bad_packets(rng: random.Random, good: bytes) -> list[bytes]:
@@ -153,7 +155,7 @@ def test_a_flood_of_malformed_packets_is_dropped_and_counted_while_good_frames_a
     rng = random.Random(1234)
     sent_bad = sent_good = 0
     last_good = 0.0
-    for batch in range(30):
+    for _batch in range(30):
         datagrams = []
         for _ in range(10):
             last_good = round(rng.random(), 3)

@@ -74,7 +74,8 @@ def mixed(vectors) -> tuple[torch.Tensor, dict]:
 
 def test_morph_eyebrows_from_the_official_layers(net, vectors, mixed):
     pose, official = mixed
-    layers = (vectors["decomposer_outputs"]["eyebrow_decomposer.0"], vectors["decomposer_outputs"]["eyebrow_decomposer.3"])
+    outputs = vectors["decomposer_outputs"]
+    layers = (outputs["eyebrow_decomposer.0"], outputs["eyebrow_decomposer.3"])
     eyebrows = net.morph_eyebrows(layers, pose)
     assert max_error(eyebrows, official["eyebrow_morphing_combiner.2"]) <= STAGE_TOLERANCE
 

@@ -10,7 +10,9 @@ import pytest
 from media import write_tone
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.sinks.background import DEFAULT_BACKGROUND, over_background, parse_colour
+from vtube_plugin.sinks.background import over_background, parse_colour
+from vtube_plugin.sinks.compose import VIDEO_GREY as DEFAULT_BACKGROUND
+from vtube_plugin.sinks.compose import Background
 from vtube_plugin.sinks.video import VideoWriter
 
 RED = (230, 30, 30)
@@ -53,7 +55,7 @@ def test_mp4_holds_every_frame_over_the_default_background(tmp_path):
 def test_webm_uses_vp9_and_the_chosen_background(tmp_path):
     path = tmp_path / "clip.webm"
     green = parse_colour("#00b140")
-    with VideoWriter(path, fps=10, background=green) as video:
+    with VideoWriter(path, fps=10, background=Background(green)) as video:
         for _ in range(5):
             video.write(_half_transparent())
 

@@ -33,7 +33,8 @@ def head_nod(degrees: float, frames: int = 30, curve=LINEAR, bone: str = "頭", 
 
 # --- reading ------------------------------------------------------------------------------------
 def test_keyframes_read_back_with_japanese_names_and_the_rotation_curve():
-    data = vmd_bytes(bones=head_nod(20, curve=EASE_IN), morphs=[("あ", 0, 0.0), ("まばたき", 12, 0.75)], model="初音ミク")
+    data = vmd_bytes(bones=head_nod(20, curve=EASE_IN), morphs=[("あ", 0, 0.0), ("まばたき", 12, 0.75)],
+                     model="初音ミク")
     motion = parse_vmd(data)
 
     assert motion.model_name == "初音ミク"

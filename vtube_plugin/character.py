@@ -52,7 +52,8 @@ def load_character(path: str | Path, size: int) -> np.ndarray:
         )
     pixels = np.asarray(image)
     if pixels[..., 3].min() == 255:
-        raise UserError(f"character image {path} has an alpha channel but no transparent pixels. {_HOW_TO_MAKE_TRANSPARENT}")
+        raise UserError(f"character image {path} has an alpha channel but no transparent pixels. "
+                        f"{_HOW_TO_MAKE_TRANSPARENT}")
     if width != size:
         # Pillow resizes RGBA premultiplied, so the colour of invisible pixels cannot bleed into edges.
         image = image.resize((size, size), Image.Resampling.LANCZOS)

@@ -77,12 +77,27 @@ def _range_text(p: Parameter) -> str:
     return f"{p.minimum:g}..{p.maximum:g}"
 
 
-def _unknown(name: str) -> UserError:
+# A pair's base name (eye_wink: both eyes), which expression presets accept besides the full names.
+PAIR_NAMES: tuple[str, ...] = tuple(n.removesuffix("_left") for n in NAMES if n.endswith("_left"))
+
+
+def close_parameters(name: str, n: int = 3, *, pairs: bool = False) -> list[str]:
+    """The parameter names a misspelt `name` most likely meant, best first (with `pairs`, base names too)."""
     import difflib
 
-    close = difflib.get_close_matches(name, NAMES, n=3)
-    hint = f" Did you mean {', '.join(close)}?" if close else " Run `vtube-plugin render --list-parameters` for all names."
-    return UserError(f"unknown pose parameter '{name}'.{hint}")
+    return difflib.get_close_matches(name, list(NAMES) + list(PAIR_NAMES) if pairs else list(NAMES), n=n)
+
+
+def unknown_parameter(name: str, *, pairs: bool = False) -> str:
+    """The sentence for a name that is no pose parameter: "unknown pose parameter 'x'. Did you mean ...?"."""
+    close = close_parameters(name, pairs=pairs)
+    hint = (f" Did you mean {', '.join(close)}?" if close
+            else " Run `vtube-plugin render --list-parameters` for all names.")
+    return f"unknown pose parameter '{name}'.{hint}"
+
+
+def _unknown(name: str) -> UserError:
+    return UserError(unknown_parameter(name))
 
 
 class Pose:
@@ -183,6 +198,13 @@ class Pose:
     def __repr__(self) -> str:
         set_values = ", ".join(f"{p.name}={self._values[p.index]:g}" for p in PARAMETERS if self._values[p.index] != 0)
         return f"Pose({set_values})"
+
+
+def smoothstep(x: float) -> float:
+    """The fade curve every fade uses (expressions, lost tracking, the demo, profiles' `curve = "smoothstep"`):
+    eases in and out, 0.5 at the halfway point, never overshoots; x is held inside 0..1."""
+    x = min(max(x, 0.0), 1.0)
+    return x * x * (3.0 - 2.0 * x)
 
 
 def lerp(a: Pose, b: Pose, t: float) -> Pose:

@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     profile = profile_from_args(args)
     if args.reset:
         removed = forget_calibration(args.source, profile.name)
-        print(("forgot " if removed else "there was no calibration at ") + str(calibration_path(args.source, profile.name)))
+        path = calibration_path(args.source, profile.name)
+        print(("forgot " if removed else "there was no calibration at ") + str(path))
         return 0
     if args.frames < 1:
         raise UserError(f"--frames must be at least 1, got {args.frames}")

@@ -27,11 +27,12 @@ def run(args: argparse.Namespace) -> int:
     from vtube_plugin.errors import UserError
     from vtube_plugin.motion.demo import performance
     from vtube_plugin.sinks.background import parse_colour
+    from vtube_plugin.sinks.compose import Background
     from vtube_plugin.sinks.video import VideoWriter
 
     if args.fps <= 0 or args.fps > 120:
         raise UserError(f"--fps {args.fps:g} is out of range: give 1..120")
-    background = parse_colour(args.background)
+    background = Background(parse_colour(args.background))  # a colour only, as --help says
     renderer = renderer_from_args(args)
     renderer.set_character(load_character_or_sample(args.character, renderer.size))
     poses = performance(args.fps)

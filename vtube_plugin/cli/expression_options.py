@@ -66,8 +66,8 @@ def expression_settings_from_args(args: argparse.Namespace):
                               obs_options=obs_options_from_args(args))
 
 
-def expression_layer_from_args(args: argparse.Namespace, console: bool = True):
+def expression_layer_from_args(args: argparse.Namespace):
     """The ExpressionLayer the options describe, its inputs started (expressions.settings.start_expressions)."""
     from vtube_plugin.expressions.settings import start_expressions
 
-    return start_expressions(expression_settings_from_args(args), console=console)
+    return start_expressions(expression_settings_from_args(args))

@@ -21,7 +21,8 @@ def add_parser(subparsers) -> None:
     )
     parser.add_argument("motion", metavar="MOTION.vmd", type=Path, help="the MMD motion file")
     parser.add_argument("--profile", default="vmd",
-                        help="how MMD names map onto the pose: a name in profiles/ or a .toml file (default: vmd)")
+                        help="how MMD names map onto the pose: a motion profile's name (bundled, or your own in "
+                             "<config>/profiles) or a .toml file (default: vmd)")
     parser.add_argument("--poses-out", metavar="FILE.jsonl", type=Path, default=None,
                         help="write the pose track (one JSON line a frame) to edit or render later with "
                              "`render-track`; without -o nothing is rendered")

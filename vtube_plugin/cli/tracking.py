@@ -7,13 +7,15 @@ profile, their waiting hint and which shared flags (--port, --phone-ip, ...) fee
 from __future__ import annotations
 
 import argparse
+import inspect
+from collections import Counter
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.sources import SOURCES, make_source, parse_source, source_class
+from vtube_plugin.sources import DEFAULT_SOURCE, SOURCES, make_source, parse_source, source_class
 
 
 class _SourceAction(argparse.Action):
-    """`--source vmc:port=39540` -> args.source = "vmc", args.source_options = {"port": 39540}, checked while
+    """`--source NAME:key=value,...` -> args.source = NAME, args.source_options = {key: value}, checked while
     parsing so a wrong option is reported before anything slow starts."""
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
@@ -42,21 +44,35 @@ def _shared_flags() -> dict[str, list[tuple[str, str, type]]]:
     return flags
 
 
-def add_source_options(parser: argparse.ArgumentParser, default: str | None = "webcam") -> None:
+def _examples() -> str:
+    """`NAME:option=default, ...`: each registered source's first option with its default value."""
+    examples = []
+    for name in SOURCES:
+        defaults = inspect.signature(source_class(name)).parameters
+        for option in source_class(name).OPTIONS:
+            default = defaults[option].default if option in defaults else None
+            if default not in (None, inspect.Parameter.empty):
+                examples.append(f"{name}:{option}={default}")
+                break
+    return ", ".join(examples)
+
+
+def add_source_options(parser: argparse.ArgumentParser, default: str | None = DEFAULT_SOURCE) -> None:
     group = parser.add_argument_group("tracking")
     group.add_argument("--source", action=_SourceAction, metavar="NAME[:OPTIONS]", default=default,
                        required=default is None,
                        help=f"where face tracking comes from: {', '.join(SOURCES)}"
                             + (f" (default: {default})" if default else "")
-                            + "; a source's own options may follow a colon, e.g. vmc:port=39540 or "
-                              "webcam:device=1,width=1280 (see docs/input-*.md)")
+                            + f"; a source's own options may follow a colon, e.g. {_examples()} "
+                              "(see docs/input-*.md)")
     parser.set_defaults(source_options={})
-    profiles = sorted({source_class(n).DEFAULT_PROFILE for n in SOURCES})
+    defaults = Counter(source_class(n).DEFAULT_PROFILE for n in SOURCES)
+    usual = defaults.most_common(1)[0][0]
     by_source = "; ".join(f"{source_class(n).DEFAULT_PROFILE} for --source {n}" for n in SOURCES
-                          if source_class(n).DEFAULT_PROFILE != "arkit")
+                          if source_class(n).DEFAULT_PROFILE != usual)
     group.add_argument("--profile", metavar="NAME|PATH", default=None,
-                       help=f"how tracking drives the pose: a bundled profile ({', '.join(profiles)}), one of yours, "
-                            f"or a .toml path (default: arkit" + (f"; {by_source}" if by_source else "") + ")")
+                       help=f"how tracking drives the pose: a bundled profile ({', '.join(sorted(defaults))}), one of "
+                            f"yours, or a .toml path (default: {usual}" + (f"; {by_source}" if by_source else "") + ")")
     for dest, users in _shared_flags().items():
         text = "; ".join(f"{source}: {help_text}" for source, help_text, _ in users)
         kind = users[0][2]

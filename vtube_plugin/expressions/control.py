@@ -18,11 +18,12 @@ import socket
 import socketserver
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.expressions.layer import ExpressionLayer
+from vtube_plugin.expressions.layer import ACTIONS, ExpressionLayer
 
 DEFAULT_PORT = 41455
 MAX_LINE = 1024  # bytes; the longest real command is an expression name and an action
@@ -30,9 +31,7 @@ MAX_CONNECTIONS = 8  # at once; a script sends one command per connection
 IDLE_SECONDS = 10.0  # a connection that sends nothing for this long is closed
 # A request line (`POST / HTTP/1.1`) or a header line (`Host: ...`): a browser, never our client.
 _HTTP = re.compile(rb"^(?:[A-Z]+ \S* HTTP/\d|[A-Za-z0-9-]+:\s)")
-ACTIONS = ("trigger", "release", "toggle", "press")
-HELP = ("commands: NAME [trigger|release|toggle|press], release-all, list "
-        "(an `expression ` prefix is allowed)")
+HELP = f"commands: NAME [{'|'.join(ACTIONS)}], release-all, list (an `expression ` prefix is allowed)"
 
 
 def execute(layer: ExpressionLayer, line: str, default_action: str = "trigger") -> str:
@@ -215,24 +214,11 @@ def _read_secret(port: int) -> str:
         raise UserError(f"cannot read the control channel's secret {path}: {exc}") from None
 
 
-class ConsoleInput:
-    """Expression commands typed into the terminal running `vtube-plugin run` (`happy` + Enter presses it)."""
+def typed_lines(layer: ExpressionLayer, out: TextIO | None = None) -> Callable[[str], None]:
+    """What the run's console (live/console.py, the one terminal reader) does with a line that is not one of its
+    own commands: `happy` + Enter presses the expression, and the answer is printed."""
 
-    def __init__(self, layer: ExpressionLayer, stream: TextIO | None = None, out: TextIO | None = None):
-        self.layer = layer
-        self.stream = stream if stream is not None else sys.stdin
-        self.out = out if out is not None else sys.stderr
-        self._thread = threading.Thread(target=self._read, name="console-input", daemon=True)
+    def answer(line: str) -> None:
+        print(execute(layer, line, default_action="press"), file=out if out is not None else sys.stderr, flush=True)
 
-    def start(self) -> ConsoleInput:
-        print(f"expressions: type a name and Enter ({', '.join(self.layer.presets)}); {HELP}", file=self.out)
-        self._thread.start()
-        return self
-
-    def _read(self) -> None:
-        for line in self.stream:
-            if line.strip():
-                print(execute(self.layer, line, default_action="press"), file=self.out, flush=True)
-
-    def close(self) -> None:
-        pass  # a blocked readline cannot be interrupted; the thread is a daemon and ends with the process
+    return answer

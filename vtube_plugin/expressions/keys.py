@@ -1,7 +1,8 @@
 """Global keyboard hotkeys for expressions (`key = "ctrl+alt+1"` in the presets file), through pynput.
 
-pynput needs a desktop session (on Linux an X display); where it cannot load, `start_key_input` falls back
-to console lines (`happy` + Enter). Hold-mode expressions stay on while their keys are down.
+pynput needs a desktop session (on Linux an X display); where it cannot load, expressions are typed into
+the run's console instead (`happy` + Enter, read by live/console.py). Hold-mode expressions stay on while their keys
+are down.
 """
 
 from __future__ import annotations
@@ -82,15 +83,11 @@ class KeyboardInput:
         self._listener.stop()
 
 
-def start_key_input(layer: ExpressionLayer, mode: str = "auto", out: TextIO | None = None, console: bool = True):
-    """`keyboard`, `console`, `auto` (keyboard if pynput works here, else console when stdin is a terminal)
-    or `off`. Returns the started input (with close()) or None. `console=False`: the caller reads the
-    terminal itself (the run loop) and passes expression lines on, so no second reader starts here."""
-    from vtube_plugin.expressions.control import ConsoleInput
-
+def start_key_input(layer: ExpressionLayer, mode: str = "auto", out: TextIO | None = None):
+    """`keyboard`, `console`, `auto` (keyboard if pynput works here) or `off`. Returns the started keyboard
+    input (with close()) or None. Console lines are not read here: the terminal has one reader, the run's
+    console (live/console.py), which passes expression lines on."""
     out = out if out is not None else sys.stderr
-    if mode == "off":
-        return None
     if mode in ("auto", "keyboard") and any(e.key for e in layer.presets.values()):
         try:
             keys = KeyboardInput(layer).start()
@@ -103,8 +100,4 @@ def start_key_input(layer: ExpressionLayer, mode: str = "auto", out: TextIO | No
             bound = ", ".join(f"{e.key}={e.name}" for e in layer.presets.values() if e.key)
             print(f"expressions: keyboard hotkeys {bound}", file=out)
             return keys
-    if mode == "keyboard":
-        return None
-    if console and (mode == "console" or sys.stdin.isatty()):
-        return ConsoleInput(layer, out=out).start()
     return None

@@ -18,23 +18,18 @@ from vtube_plugin.expressions.presets import (  # re-exported: one import for us
     MODES,
     Expression,
     ObsActions,
-    default_presets_path,
     load_presets,
     parse_presets,
-    shipped_presets_path,
 )
-from vtube_plugin.pose import MAXIMUM, MINIMUM, Pose
+from vtube_plugin.pose import MAXIMUM, MINIMUM, Pose, smoothstep  # smoothstep re-exported: the fade curve
+from vtube_plugin.profile_files import default_presets_path, shipped_presets_path  # re-exported too
 
-__all__ = ["MODES", "Expression", "ExpressionLayer", "ObsActions", "default_presets_path", "load_presets",
+__all__ = ["ACTIONS", "MODES", "Expression", "ExpressionLayer", "ObsActions", "default_presets_path", "load_presets",
            "parse_presets", "shipped_presets_path", "smoothstep"]
 
 Listener = Callable[[str, bool], None]  # (expression name, now on?) called on every on/off change
-
-
-def smoothstep(x: float) -> float:
-    """The fade curve: eases in and out, 0.5 at the halfway point, never overshoots."""
-    x = min(max(x, 0.0), 1.0)
-    return x * x * (3.0 - 2.0 * x)
+# What any input (console, control channel, OBS custom events) may ask of an expression: the methods below.
+ACTIONS = ("trigger", "release", "toggle", "press")
 
 
 @dataclass

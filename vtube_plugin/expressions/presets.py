@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from vtube_plugin.bundled import profiles_dir
 from vtube_plugin.errors import UserError
-from vtube_plugin.pose import BY_NAME, GROUPS, NAMES, PARAMETERS, THA3_SIZE
+from vtube_plugin.pose import BY_NAME, GROUPS, PARAMETERS, THA3_SIZE, unknown_parameter
+from vtube_plugin.profile_files import default_presets_path
 from vtube_plugin.user_files import is_number, read_toml
 
 MODES = ("toggle", "hold", "one-shot")
@@ -95,20 +95,6 @@ class Expression:
     owned: np.ndarray = field(default_factory=lambda: np.zeros(THA3_SIZE, bool), repr=False, compare=False)
 
 
-def default_presets_path() -> Path:
-    """The user's own file if they made one, else the presets shipped with vtube-plugin."""
-    from vtube_plugin.config_dir import config_dir
-
-    user = config_dir() / "expressions.toml"
-    if user.is_file():
-        return user
-    return shipped_presets_path()
-
-
-def shipped_presets_path() -> Path:
-    return profiles_dir() / "expressions.toml"
-
-
 def load_presets(path: str | Path | None = None) -> dict[str, Expression]:
     """Read and check a presets file; the dict keeps the file's order."""
     path = Path(path) if path is not None else default_presets_path()
@@ -162,7 +148,8 @@ def parse_chord(spec: str) -> frozenset[str]:
 def _parse_expression(name: str, own: dict[str, Any], defaults: dict[str, Any], where: str) -> Expression:
     at = f"{where}: [{name}]"
     if not NAME_PATTERN.match(name):
-        raise UserError(f"{at}: expression names use lowercase letters, digits, '-' and '_' (for example gangimari-gao)")
+        raise UserError(f"{at}: expression names use lowercase letters, digits, '-' and '_' "
+                        "(for example gangimari-gao)")
     table = {**defaults, **own}
     unknown = set(own) - _EXPRESSION_KEYS
     if unknown:
@@ -259,13 +246,6 @@ def _expand(name: str) -> tuple[str, ...]:
     return ()
 
 
-def _unknown_parameter(name: str, at: str) -> UserError:
-    bases = sorted({n.removesuffix("_left").removesuffix("_right") for n in NAMES})
-    close = difflib.get_close_matches(name, list(NAMES) + bases, n=3)
-    hint = f" Did you mean {', '.join(close)}?" if close else " See docs/expressions.md for the names."
-    return UserError(f"{at}: unknown pose parameter '{name}'.{hint}")
-
-
 def _parameter_table(raw: Any, at: str, offsets: bool) -> dict[str, float]:
     if not isinstance(raw, dict):
         raise UserError(f"{at} must be a table of parameter = value, e.g. {{ eyebrow_angry = 1.0 }}")
@@ -273,7 +253,7 @@ def _parameter_table(raw: Any, at: str, offsets: bool) -> dict[str, float]:
     for name, value in raw.items():
         names = _expand(name)
         if not names:
-            raise _unknown_parameter(name, at)
+            raise UserError(f"{at}: {unknown_parameter(name, pairs=True)}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UserError(f"{at}: {name} must be a number, got {value!r}")
         for full in names:

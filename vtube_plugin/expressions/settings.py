@@ -33,9 +33,9 @@ class ExpressionSettings:
     obs_options: ObsOptions = ObsOptions()
 
 
-def start_expressions(settings: ExpressionSettings, console: bool = True):
+def start_expressions(settings: ExpressionSettings):
     """The ExpressionLayer with its inputs started (control channel, keys, OBS); `close()` stops them.
-    `console=False` when the caller already reads the terminal (see keys.start_key_input)."""
+    Typed lines reach it through the run's console (live/console.py), not from here."""
     from vtube_plugin.expressions.control import ControlServer
     from vtube_plugin.expressions.keys import start_key_input
     from vtube_plugin.expressions.layer import ExpressionLayer, load_presets
@@ -44,7 +44,7 @@ def start_expressions(settings: ExpressionSettings, console: bool = True):
     try:
         if settings.control_port:
             layer.attach(ControlServer(layer, settings.control_port).start())
-        keys = start_key_input(layer, settings.keys, console=console)
+        keys = start_key_input(layer, settings.keys)
         if keys is not None:
             layer.attach(keys)
         if settings.obs:

@@ -1,4 +1,5 @@
-"""Keys typed in the terminal while streaming (c + Enter: calibrate), read by a background thread.
+"""Keys typed in the terminal while streaming (c + Enter: calibrate), read by a background thread: the one
+terminal reader, which passes every other line on (expression names: expressions.control.typed_lines).
 
 Line input works the same on Windows, macOS and Linux without a global hotkey library or raw terminal mode.
 """
@@ -23,14 +24,14 @@ class ConsoleCommands:
     def __init__(self, stream: TextIO | None = None, other: Callable[[str], None] | None = None):
         self._queue: queue.Queue[str] = queue.Queue()
         self._other = other
-        stream = stream if stream is not None else sys.stdin
-        self.active = bool(stream is not None and stream.isatty())
+        self._stream = stream if stream is not None else sys.stdin
+        self.active = bool(self._stream is not None and self._stream.isatty())
         if self.active:
             # A daemon thread: a pending readline must never keep the program alive after the stream stops.
-            threading.Thread(target=self._read, args=(stream,), name="console-commands", daemon=True).start()
+            threading.Thread(target=self._read, name="console-commands", daemon=True).start()
 
-    def _read(self, stream: TextIO) -> None:
-        for line in stream:
+    def _read(self) -> None:
+        for line in self._stream:
             text = line.strip()
             letter = LETTERS.get(text.lower())
             if letter:

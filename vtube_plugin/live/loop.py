@@ -115,7 +115,8 @@ class LiveLoop:
     def calibrate(self) -> None:
         """Start capturing the neutral face from the next frames (what `c` does)."""
         self._capture = NeutralCapture(self.calibration_frames)
-        self.status.message(f"calibrating: keep a relaxed face, looking straight ahead ({self.calibration_frames} frames)")
+        self.status.message("calibrating: keep a relaxed face, looking straight ahead "
+                            f"({self.calibration_frames} frames)")
 
     def _handle(self, key: str) -> str | None:
         if key == "q":

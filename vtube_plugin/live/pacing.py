@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 
 class Pacer:
-    def __init__(self, fps: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, fps: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
         self.period = 1.0 / fps
         self._clock, self._sleep = clock, sleep
         self._next: float | None = None

@@ -80,7 +80,7 @@ def live_mapper(config: LiveConfig, profile, source):
 def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO | None = None):
     """Stream until Ctrl+C, q, a closed window or max_frames; returns the LiveSummary."""
     from vtube_plugin.character import load_character_or_sample
-    from vtube_plugin.expressions.control import execute
+    from vtube_plugin.expressions.control import typed_lines
     from vtube_plugin.expressions.settings import start_expressions
     from vtube_plugin.live.console import ConsoleCommands
     from vtube_plugin.live.loop import LiveLoop
@@ -111,10 +111,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
     calibration = mapper.calibration
 
     # Expression presets over the tracking: OBS hotkeys, `vtube-plugin expression`, keys, or names typed here.
-    layer = start_expressions(config.expressions, console=False)
-
-    def typed(line: str) -> None:
-        print(execute(layer, line, default_action="press"), file=sys.stderr, flush=True)
+    layer = start_expressions(config.expressions)
 
     try:
         loop = LiveLoop(
@@ -128,7 +125,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
             record_poses=config.record_poses,
             max_frames=config.max_frames,
             on_calibrated=saved,
-            console=ConsoleCommands(other=typed) if console else None,
+            console=ConsoleCommands(other=typed_lines(layer)) if console else None,
             status_stream=status_stream,
         )
         state = (" (calibrated)" if calibration

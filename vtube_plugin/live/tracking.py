@@ -6,7 +6,7 @@ When tracking comes back, the smoothing history is forgotten and the pose eases 
 from __future__ import annotations
 
 from vtube_plugin.mapping.mapper import Mapper
-from vtube_plugin.pose import Pose, lerp
+from vtube_plugin.pose import Pose, lerp, smoothstep
 from vtube_plugin.sources.frame import FaceFrame
 
 
@@ -36,5 +36,4 @@ class TrackedPose:
         else:
             self._weight = max(0.0, self._weight - dt / self.ease_seconds)
         self.tracking = fresh
-        w = self._weight * self._weight * (3.0 - 2.0 * self._weight)  # smoothstep: no jolt at either end
-        return lerp(Pose(), self._last_pose, w)
+        return lerp(Pose(), self._last_pose, smoothstep(self._weight))  # no jolt at either end

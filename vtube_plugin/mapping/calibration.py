@@ -116,7 +116,8 @@ def load_calibration(source: str, profile: str) -> Calibration | None:
     try:
         return Calibration.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError, AttributeError) as exc:
-        raise UserError(f"the calibration file {path} is damaged ({exc}); delete it or run `vtube-plugin calibrate` again") from None
+        raise UserError(f"the calibration file {path} is damaged ({exc}); "
+                        "delete it or run `vtube-plugin calibrate` again") from None
 
 
 def forget_calibration(source: str, profile: str) -> bool:

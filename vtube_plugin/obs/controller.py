@@ -14,13 +14,13 @@ import threading
 import time
 from collections.abc import Callable
 
-from vtube_plugin.expressions.layer import ExpressionLayer
+from vtube_plugin.expressions.layer import ACTIONS, ExpressionLayer
 from vtube_plugin.obs.connection import ObsUnavailable, is_request_failure, open_events, open_requests
 from vtube_plugin.obs.settings import ObsSettings
 from vtube_plugin.obs.setup import SCENE, expression_of
 
-CUSTOM_EVENT_KEY = "vtube_plugin"  # BroadcastCustomEvent {"eventData": {"vtube_plugin": {"expression": ..., "action": ...}}}
-ACTIONS = ("trigger", "release", "toggle", "press")
+# BroadcastCustomEvent {"eventData": {"vtube_plugin": {"expression": ..., "action": ...}}}
+CUSTOM_EVENT_KEY = "vtube_plugin"
 
 
 def _say(line: str) -> None:

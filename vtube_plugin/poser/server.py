@@ -122,7 +122,8 @@ class PoserApp:
         if isinstance(character, str) and character in self.shelf:
             answer["character"] = character
         elif character:
-            answer["note"] = f"the pose was saved with {character}, which is not in the list; keeping the current character"
+            answer["note"] = (f"the pose was saved with {character}, which is not in the list; "
+                              "keeping the current character")
         return answer
 
     def save(self, ticket: int) -> dict:
@@ -284,7 +285,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _body(self) -> bytes | None:
         length = _int(self.headers.get("Content-Length", "0"))
         if length > MAX_BODY:
-            self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"that is {length} bytes; a character image is far smaller")
+            self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                        f"that is {length} bytes; a character image is far smaller")
             self.close_connection = True
             return None
         return self.rfile.read(length) if length > 0 else b""
@@ -373,7 +375,8 @@ class PoserServer:
             self._http = _HTTPServer((host, port), app, request_seconds)
         except OSError as exc:
             app.worker.close()  # close() ends the worker with the server; a server that never started must too
-            raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port or leave it out") from None
+            raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); "
+                            "pick another --port or leave it out") from None
         self._thread: threading.Thread | None = None
 
     @property

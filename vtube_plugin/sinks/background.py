@@ -1,5 +1,5 @@
-"""Putting the RGBA character over a solid colour, for sinks that cannot carry transparency (video files,
-cameras): the one place a background colour is parsed and composited.
+"""The pixel arithmetic under sinks/compose.py: an RGBA frame over a colour or a picture, and reading a colour
+a user typed. Sinks and commands go through compose.py's Background and Compositor, not these.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import numpy as np
 from vtube_plugin.errors import UserError
 
 Colour = tuple[int, int, int]
-DEFAULT_BACKGROUND: Colour = (128, 128, 128)  # neutral grey: no colour cast on the character's edges
 
 
 def parse_colour(text: str) -> Colour:
@@ -31,7 +30,7 @@ def parse_colour(text: str) -> Colour:
     return red, green, blue
 
 
-def over_background(frame: np.ndarray, colour: Colour | np.ndarray = DEFAULT_BACKGROUND) -> np.ndarray:
+def over_background(frame: np.ndarray, colour: Colour | np.ndarray) -> np.ndarray:
     """An (H, W, 3) uint8 image: RGBA `frame` (straight alpha) composited over `colour` (or over an (H, W, 3)
     uint8 picture of the same size); RGB passes through."""
     if frame.ndim != 3 or frame.shape[2] not in (3, 4) or frame.dtype != np.uint8:

@@ -1,7 +1,7 @@
-"""Fitting the RGBA character frame to a sink's output size over its background (a colour or a picture).
+"""The one place a frame meets its background (a colour or a picture): every sink and the video writer.
 
-Used by every live sink: the frame is scaled to fit (letterboxed, never cropped or stretched); the
-compositing itself and colour parsing are `vtube_plugin.sinks.background`'s, shared with the video writer.
+The frame is scaled to fit the output (letterboxed, never cropped or stretched), or keeps its own size;
+the pixel arithmetic and colour parsing are `vtube_plugin.sinks.background`'s.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from PIL import Image
 from vtube_plugin.errors import UserError
 from vtube_plugin.sinks.background import over_background, parse_colour
 
-CHROMA_GREEN = (0, 255, 0)  # what OBS's chroma key filter expects by default
+CHROMA_GREEN = (0, 255, 0)  # what OBS's chroma key filter expects by default: the live outputs' default
+VIDEO_GREY = (128, 128, 128)  # neutral grey: no colour cast on the character's edges; video files' default
 _HELP = "a colour (#00ff00, 0,255,0, or a name such as lime, blue, magenta, black) or the path of an image file"
 
 
@@ -67,12 +68,16 @@ def _background_canvas(background: Background, size: tuple[int, int]) -> np.ndar
 
 
 class Compositor:
-    """`compositor(rgba)` -> uint8 RGB (height, width, 3): the frame letterboxed over the background."""
+    """`compositor(rgba)` -> uint8 RGB (height, width, 3): the frame letterboxed over the background.
 
-    def __init__(self, size: tuple[int, int], background: Background = Background()):
-        self.size = size
+    `size` None: each frame keeps its own size (a video file, whose size is its first frame's). RGB frames
+    are opaque: they are only fitted."""
+
+    def __init__(self, size: tuple[int, int] | None, background: Background = Background()):
         self.background = background
-        self._canvas = _background_canvas(background, size)
+        self._fixed = size is not None
+        self.size = size or (0, 0)
+        self._canvas = _background_canvas(background, size) if size is not None else None
         self._frame_shape: tuple[int, ...] | None = None
         self._box = (0, 0, 0, 0)
         self._under: np.ndarray | None = None  # the part of the background behind the frame
@@ -87,8 +92,17 @@ class Compositor:
         self._under = self._canvas[y : y + bh, x : x + bw].copy()
 
     def __call__(self, rgba: np.ndarray) -> np.ndarray:
-        if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 RGBA frame (height, width, 4), got {rgba.dtype} {rgba.shape}")
+        if rgba.ndim != 3 or rgba.shape[2] not in (3, 4) or rgba.dtype != np.uint8:
+            raise ValueError(f"expected a uint8 RGBA or RGB frame (height, width, 4 or 3), "
+                             f"got {rgba.dtype} {rgba.shape}")
+        if not self._fixed and self.size != (rgba.shape[1], rgba.shape[0]):
+            self.size = (rgba.shape[1], rgba.shape[0])
+            self._canvas = _background_canvas(self.background, self.size)
+            self._frame_shape = None
+        if rgba.shape[2] == 3:  # opaque: nothing shows through, it is only fitted
+            if self.size == (rgba.shape[1], rgba.shape[0]):
+                return rgba
+            rgba = np.dstack([rgba, np.full(rgba.shape[:2], 255, np.uint8)])
         if self._frame_shape != rgba.shape[:2]:
             self._place(*rgba.shape[:2])
         x, y, bw, bh = self._box

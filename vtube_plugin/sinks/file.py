@@ -1,4 +1,4 @@
-"""The video file sink: the stream recorded to MP4 or WebM (chosen by the extension) by vtube_plugin.video.
+"""The video file sink: the stream recorded to MP4 or WebM (chosen by the extension) by sinks/video.py.
 
 Frames are composited here like every other sink's, so a recording looks like what the camera sent.
 """

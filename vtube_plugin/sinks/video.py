@@ -14,7 +14,7 @@ import av
 import numpy as np
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.sinks.background import DEFAULT_BACKGROUND, Colour, over_background
+from vtube_plugin.sinks.compose import VIDEO_GREY, Background, Compositor
 
 AUDIO_RATE = 48_000  # every audio encoder we use takes it (Opus takes little else)
 
@@ -57,7 +57,7 @@ class VideoWriter:
     a sound track) is re-encoded into the file and cut at the video's length.
     """
 
-    def __init__(self, path: str | Path, fps: float = 30, background: Colour = DEFAULT_BACKGROUND,
+    def __init__(self, path: str | Path, fps: float = 30, background: Background = Background(VIDEO_GREY),
                  audio: str | Path | None = None):
         self.path = Path(path).expanduser()
         suffix = self.path.suffix.lower()
@@ -71,6 +71,7 @@ class VideoWriter:
         self._video_encoder = _first_encoder(self._format.video_encoders, f"{suffix[1:].upper()} video")
         self.fps = Fraction(fps).limit_denominator(1001)
         self.background = background
+        self._compose = Compositor(None, background)  # frames keep their size: the first one's is the video's
         self.frames_written = 0
         self._audio: Path | None = None
         self._container = None
@@ -105,7 +106,7 @@ class VideoWriter:
 
     def write(self, frame: np.ndarray) -> None:
         """Append one frame: uint8 (height, width, 3) RGB or (height, width, 4) RGBA with straight alpha."""
-        rgb = over_background(frame, self.background)
+        rgb = self._compose(frame)
         height, width = rgb.shape[:2]
         if self._container is None:
             self._open(width, height)

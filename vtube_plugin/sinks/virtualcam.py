@@ -26,7 +26,8 @@ def how_to_get_a_virtual_camera(system: str | None = None) -> str:
             "then run this again."
         )
     if system in ("Windows", "Darwin"):
-        where = "macOS 13 or newer: OBS 30+; approve its system extension when asked" if system == "Darwin" else "OBS 26 or newer"
+        where = ("macOS 13 or newer: OBS 30+; approve its system extension when asked" if system == "Darwin"
+                 else "OBS 26 or newer")
         return (
             "Windows and macOS use OBS Studio's virtual camera: install OBS Studio (" + where + "), "
             "start it once and click 'Start Virtual Camera', then stop it and close OBS; the device stays installed."
@@ -35,7 +36,8 @@ def how_to_get_a_virtual_camera(system: str | None = None) -> str:
 
 
 class VirtualCameraSink:
-    """`with VirtualCameraSink(1280, 720, 30) as cam: cam.send(rgba)`: composited over the background, sent as RGB or BGR."""
+    """`with VirtualCameraSink(1280, 720, 30) as cam: cam.send(rgba)`: composited over the background, sent as RGB
+    or BGR."""
 
     def __init__(self, width: int, height: int, fps: float, *, background: Background = Background(),
                  pixel_format: str = "RGB", device: str | None = None, backend: str | None = None):

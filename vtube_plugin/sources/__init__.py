@@ -16,7 +16,7 @@ from vtube_plugin.ports import PortError
 if TYPE_CHECKING:
     from vtube_plugin.sources.base import Source
 
-# name -> (module, class); the first line of each class's docstring is its help text.
+# name -> (module, class); a source's module is imported only when it is chosen.
 SOURCES = {
     "vmc": ("vtube_plugin.sources.vmc", "VmcSource"),
     "ifacialmocap": ("vtube_plugin.sources.ifacialmocap", "IFacialMocapSource"),
@@ -25,6 +25,7 @@ SOURCES = {
     "webcam": ("vtube_plugin.sources.webcam", "WebcamSource"),
     "none": ("vtube_plugin.sources.none", "NoSource"),
 }
+DEFAULT_SOURCE = "webcam"  # what `run` reads when no --source is given: it needs nothing but a camera
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 MAX_BUNDLE_DEPTH = 8
 _BUNDLE_TAG = b"#bundle\0"
-_FIXED = {"i": (">i", 4), "f": (">f", 4), "h": (">q", 8), "d": (">d", 8), "t": (">Q", 8), "c": (">I", 4), "r": (">I", 4)}
+_FIXED = {"i": (">i", 4), "f": (">f", 4), "h": (">q", 8), "d": (">d", 8), "t": (">Q", 8), "c": (">I", 4),
+          "r": (">I", 4)}
 _NO_DATA = {"T": True, "F": False, "N": None, "I": float("inf")}
 
 

@@ -63,7 +63,8 @@ def open_udp_socket(host: str, port: int, what: str) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     except socket.gaierror as err:
-        raise UserError(f"{what}: '{host}' is not an address this PC can listen on ({err}). Use 0.0.0.0 or 127.0.0.1.")
+        raise UserError(f"{what}: '{host}' is not an address this PC can listen on ({err}). "
+                        "Use 0.0.0.0 or 127.0.0.1.") from None
     family, _, _, _, address = infos[0]
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
@@ -74,13 +75,14 @@ def open_udp_socket(host: str, port: int, what: str) -> socket.socket:
         sock.bind(address)
     except OSError as err:
         sock.close()
-        if err.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)) or getattr(err, "winerror", None) == 10048:
+        in_use = err.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1))
+        if in_use or getattr(err, "winerror", None) == 10048:  # 10048: Windows says WSAEADDRINUSE this way
             raise UserError(
                 f"{what}: UDP port {port} on {host} is already in use by another program "
                 "(another vtube-plugin, or a tracker app that also receives on it). "
                 "Close that program, or choose another port here and in the sending app."
-            )
-        raise UserError(f"{what}: cannot listen on UDP {host}:{port}: {err.strerror or err}.")
+            ) from None
+        raise UserError(f"{what}: cannot listen on UDP {host}:{port}: {err.strerror or err}.") from None
     sock.settimeout(POLL_SECONDS)
     return sock
 

@@ -77,7 +77,8 @@ class FaceTracker:
         try:
             self._landmarker = vision.FaceLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as err:
-            raise UserError(f"MediaPipe could not load the face landmarker model ({err}). Is it a face_landmarker.task file?")
+            raise UserError(f"MediaPipe could not load the face landmarker model ({err}). "
+                            "Is it a face_landmarker.task file?") from None
         self._last_ms = -1
 
     def track(self, rgb: np.ndarray) -> FaceFrame | None:
@@ -113,7 +114,8 @@ class FaceTracker:
         self.close()
 
 
-def face_frame_from_image(rgb: np.ndarray, landmarker: str | Path | None = None, mirror: bool = False) -> FaceFrame | None:
+def face_frame_from_image(rgb: np.ndarray, landmarker: str | Path | None = None,
+                          mirror: bool = False) -> FaceFrame | None:
     """Track one still picture (RGB uint8): its FaceFrame, or None when there is no face."""
     with FaceTracker(landmarker, video=False, mirror=mirror) as tracker:
         return tracker.track(rgb)
@@ -124,7 +126,8 @@ class WebcamSource(Source):
     looping). Capture and tracking both run on the source's thread."""
 
     name = "webcam"
-    OPTIONS = {"device": str, "width": int, "height": int, "fps": float, "mirror": bool, "landmarker": str, "loop": bool}
+    OPTIONS = {"device": str, "width": int, "height": int, "fps": float, "mirror": bool, "landmarker": str,
+               "loop": bool}
     WAITING_HINT = "is your face in view of camera {device}, with enough light?"
     FLAGS = {"camera": ("device", "camera number (default 0)"),
              "landmarker": ("landmarker", "MediaPipe face_landmarker.task (default: the one `models fetch` stored)"),
@@ -160,12 +163,14 @@ class WebcamSource(Source):
         try:
             import cv2
         except ImportError:
-            raise UserError("webcam tracking needs OpenCV: pip install opencv-contrib-python (MediaPipe installs it)") from None
+            raise UserError("webcam tracking needs OpenCV: pip install opencv-contrib-python "
+                            "(MediaPipe installs it)") from None
         self._tracker = FaceTracker(self.landmarker, video=True, mirror=self.mirror)
         if self.is_file:
             path = Path(str(self.device)).expanduser()
             if not path.is_file():
-                raise UserError(f"device={self.device}: no camera index and no video file there. Use 0 for the first camera.")
+                raise UserError(f"device={self.device}: no camera index and no video file there. "
+                                "Use 0 for the first camera.")
             self._capture = capture = cv2.VideoCapture(str(path))
             what = f"the video file {path}"
         else:

@@ -1,7 +1,8 @@
 """How vectors_seed1_trimmed.pt.xz was made from the full conformance file (kept for provenance; not run by tests).
 
 Keeps only the tensors the tests compare or feed to a stage, all float32 as stored:
-    python tests/data/tha2/trim_vectors.py /work/shared/tha2/vectors_seed1.pt tests/data/tha2/vectors_seed1_trimmed.pt.xz
+    python tests/data/tha2/trim_vectors.py /work/shared/tha2/vectors_seed1.pt \
+        tests/data/tha2/vectors_seed1_trimmed.pt.xz
 """
 
 import io
