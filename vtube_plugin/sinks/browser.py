@@ -135,13 +135,16 @@ class BrowserSink:
         print("\n".join(lines), file=out, flush=True)
 
     def send(self, rgba: np.ndarray) -> None:
-        """Make `rgba` (uint8 (H, W, 4), straight alpha) the newest frame; cheap at any rate (a copy, no encode)."""
+        """Make `rgba` (uint8 (H, W, 4), straight alpha) the newest frame; cheap at any rate (a compare and a copy,
+        no encode: that happens on the encoder thread, for the newest frame only, while a page watches)."""
         if self._server is None:
             raise RuntimeError("BrowserSink.send outside its `with` block")
         if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
             raise ValueError(f"expected a uint8 RGBA frame (height, width, 4), got {rgba.dtype} {rgba.shape}")
-        frame = rgba.copy()  # the caller may reuse its buffer for the next render
         with self._wake:
+            if self._frame is not None and np.array_equal(self._frame, rgba):
+                return  # a character standing still costs no encoding and no bandwidth
+            frame = rgba.copy()  # the caller may reuse its buffer for the next render
             self._frame, self._frame_number = frame, self._frame_number + 1
             if self._viewers:
                 self._wake.notify()
