@@ -12,6 +12,7 @@ import secrets
 import socket
 import sys
 import threading
+import zlib
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
@@ -21,7 +22,9 @@ import numpy as np
 DEFAULT_PORT = 41456  # beside the expression control channel's 41455
 SOURCE_NAME = "vtube-plugin character"  # the Browser Source `obs setup --browser-source` creates
 TOKEN_FILE = "browser-token.txt"
-PNG_LEVEL = 1  # zlib's fastest: about 15 ms for 512x512 here, and the mostly transparent frame still packs ~9:1
+# zlib's fastest level with run-length matching: the long transparent runs of a character frame pack ~10:1,
+# faster and smaller than the default strategy (bench --encode, docs/performance.md).
+PNG_LEVEL, PNG_STRATEGY = 1, zlib.Z_RLE
 
 
 def is_loopback(host: str) -> bool:
@@ -33,7 +36,7 @@ def encode_png(rgba: np.ndarray) -> bytes:
     from PIL import Image
 
     out = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(out, "PNG", compress_level=PNG_LEVEL)
+    Image.fromarray(rgba, "RGBA").save(out, "PNG", compress_level=PNG_LEVEL, compress_type=PNG_STRATEGY)
     return out.getvalue()
 
 
