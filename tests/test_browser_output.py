@@ -313,3 +313,61 @@ def test_obs_page_shows_the_character_with_alpha_follows_the_pose_and_survives_a
         code, output = stop(run)
         assert code == 0, output
     assert "Traceback" not in output
+
+
+def test_browser_file_and_virtual_camera_outputs_take_the_same_frames_together(tmp_path):
+    import pyvirtualcam
+    from live_process import read_video
+
+    from vtube_plugin.sinks.choose import make_sink
+    from vtube_plugin.sinks.compose import Background
+    from vtube_plugin.sinks.virtualcam import VirtualCameraSink
+
+    class KeepingBackend:  # no v4l2loopback device on test machines: pyvirtualcam's backend registry stands in
+        frames: list[np.ndarray] = []
+
+        def __init__(self, *, width, height, **kw):
+            self.width, self.height = width, height
+
+        def send(self, frame):
+            KeepingBackend.frames.append(frame.reshape(self.height, self.width, 3).copy())
+
+        def close(self):
+            pass
+
+        def device(self):
+            return "test camera"
+
+        def native_fmt(self):
+            return None
+
+    pyvirtualcam.register_backend("browser-test", KeepingBackend)
+    port = free_port()
+    video = tmp_path / "take.mp4"
+    sinks = [make_sink(f"browser:port={port}", size=(64, 64), fps=10, background=Background()),
+             make_sink(f"file:{video}", size=(64, 64), fps=10, background=Background()),
+             VirtualCameraSink(64, 64, 10, backend="browser-test")]
+    try:
+        with ExitStack() as stack:
+            for sink in sinks:
+                stack.enter_context(sink)
+            viewer = stack.enter_context(websockets_client.connect(f"ws://127.0.0.1:{port}/stream", open_timeout=10))
+            deadline = time.monotonic() + 10
+            while sinks[0]._viewers < 1 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            for seed in range(5):
+                for sink in sinks:
+                    sink.send(picture(seed * 40))
+            time.sleep(0.3)
+            newest = None
+            while True:
+                try:
+                    newest = viewer.recv(timeout=1)
+                except TimeoutError:
+                    break
+    finally:
+        pyvirtualcam.camera.BACKENDS.pop("browser-test", None)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(newest))), picture(160)), "the page ends on the last frame"
+    assert len(read_video(video)) == 5
+    assert len(KeepingBackend.frames) == 5
+    assert tuple(KeepingBackend.frames[-1][30, 30]) == (160, 95, 77), "the camera got the same frame, composited"
