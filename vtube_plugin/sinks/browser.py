@@ -132,7 +132,8 @@ class BrowserSink:
         if self.token is None:
             lines = [f"browser output: {self.url}  (this PC only)", obs_steps(self.url, self.size)]
         else:
-            remote = f"http://{_lan_address()}:{self.port}/?token={self.token}"
+            address = _lan_address() if self.host in ("0.0.0.0", "::") else self.host
+            remote = f"http://{address}:{self.port}/?token={self.token}"
             lines = [f"browser output open to the LAN on {self.host}:{self.port}; only URLs with the token get in:",
                      f"  on another PC: {remote}", f"  on this PC:    {self.url}", obs_steps(remote, self.size)]
         print("\n".join(lines), file=out, flush=True)

@@ -107,7 +107,7 @@ class FrameServer:
 
     def _check(self, connection, request):
         """Who may talk to us: answered before anything else is read or sent. None lets the WebSocket open."""
-        if len(connection.server.handler_tasks) > MAX_CONNECTIONS:
+        if len(getattr(connection.server, "handler_tasks", ())) > MAX_CONNECTIONS:  # every open TCP connection
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "too many connections\n")
         hosts = request.headers.get_all("Host")
         if len(hosts) != 1:
