@@ -81,7 +81,7 @@ def run_encode_benchmark(*, frames: int, warmup: int, device: str, precision: st
         "file .webm (VP9)": {"ms": _video_ms(".webm", rendered)},
         f"virtualcam: compose {size[0]}x{size[1]}": {"ms": _median_ms(camera, rendered)},
         "virtualcam: compose 1280x720": {"ms": _median_ms(camera_720, rendered)},
-        "spout / syphon: our side (no GPU upload)": {"ms": _median_ms(np.ascontiguousarray, rendered)},
+        "spout/syphon (before the GPU upload)": {"ms": _median_ms(np.ascontiguousarray, rendered)},
     }
     render = statistics.median(render_ms)
     say(f"machine: {machine_line(device)}")
