@@ -371,3 +371,12 @@ def test_browser_file_and_virtual_camera_outputs_take_the_same_frames_together(t
     assert len(read_video(video)) == 5
     assert len(KeepingBackend.frames) == 5
     assert tuple(KeepingBackend.frames[-1][30, 30]) == (160, 95, 77), "the camera got the same frame, composited"
+
+
+def test_a_busy_port_is_a_user_error_naming_the_option():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(UserError, match=f"cannot listen on 127.0.0.1:{port}.*--output browser:port=N"):
+            BrowserSink((64, 64), port=port).__enter__()
