@@ -380,3 +380,15 @@ def test_a_busy_port_is_a_user_error_naming_the_option():
         port = taken.getsockname()[1]
         with pytest.raises(UserError, match=f"cannot listen on 127.0.0.1:{port}.*--output browser:port=N"):
             BrowserSink((64, 64), port=port).__enter__()
+
+
+def test_oversized_requests_are_refused_and_the_page_is_still_served():
+    with BrowserSink((64, 64), port=0) as sink:
+        host = f"Host: 127.0.0.1:{sink.port}\r\n".encode()
+        long_line = b"GET / HTTP/1.1\r\n" + host + b"X-Big: " + b"a" * 10_000 + b"\r\n\r\n"
+        many_headers = b"GET / HTTP/1.1\r\n" + host + b"".join(b"X-%d: 1\r\n" % i for i in range(200)) + b"\r\n"
+        for request in (long_line, many_headers):
+            with socket.create_connection(("127.0.0.1", sink.port), timeout=10) as client:
+                client.sendall(request)
+                assert client.recv(64).startswith(b"HTTP/1.1 431 ")
+        assert get(sink.url) == 200
