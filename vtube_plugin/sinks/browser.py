@@ -79,7 +79,8 @@ def obs_steps(url: str, size: tuple[int, int]) -> str:
     return (f"  In OBS: Sources > + > Browser > Create new, name it '{SOURCE_NAME}' > OK, then set\n"
             f"    URL: {url}\n"
             f"    Width: {size[0]}   Height: {size[1]}\n"
-            "    untick 'Shutdown source when not visible' and 'Refresh browser when scene becomes active' > OK.\n"
+            "    leave 'Shutdown source when not visible' and 'Refresh browser when scene becomes active'\n"
+            "    unticked > OK.\n"
             "  Or let `vtube-plugin obs setup --browser-source` add it to your current scene.")
 
 
