@@ -43,10 +43,13 @@ pose = { eye_happy_wink = 1.0, mouth_aaa = 1.0 }
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """Ports free now, all different (held together while the system picks them)."""
+    with ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
 
 
 def get(url: str, host: str | None = None) -> int:
@@ -243,7 +246,7 @@ def test_obs_page_shows_the_character_with_alpha_follows_the_pose_and_survives_a
     presets = tmp_path / "expressions.toml"
     presets.write_text(PRESETS)
     token = lan_token(config)  # the second run, opened to the LAN, reads the same file
-    port, control = free_port(), free_port()
+    port, control = free_ports(2)
     url = f"http://127.0.0.1:{port}/"
     # The renderer's own frame for the neutral pose (what `--source none` shows), rendered before the run starts
     # so the two do not fight over the CPU.
@@ -342,7 +345,7 @@ def test_browser_file_and_virtual_camera_outputs_take_the_same_frames_together(t
             return None
 
     pyvirtualcam.register_backend("browser-test", KeepingBackend)
-    port = free_port()
+    (port,) = free_ports(1)
     video = tmp_path / "take.mp4"
     sinks = [make_sink(f"browser:port={port}", size=(64, 64), fps=10, background=Background()),
              make_sink(f"file:{video}", size=(64, 64), fps=10, background=Background()),
