@@ -395,3 +395,19 @@ def test_oversized_requests_are_refused_and_the_page_is_still_served():
                 client.sendall(request)
                 assert client.recv(64).startswith(b"HTTP/1.1 431 ")
         assert get(sink.url) == 200
+
+
+def test_run_says_a_busy_browser_port_before_loading_the_model(tmp_path, monkeypatch, capsys):
+    import vtube_plugin.cli as cli
+
+    monkeypatch.setenv("VTUBE_PLUGIN_CONFIG", str(tmp_path / "config"))
+    monkeypatch.setattr(cli, "COMMANDS", ["run"])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = cli.main(["run", "--source", "none", "--output", f"browser:port={port}", "--weights",
+                         str(tmp_path / "no-weights-here")])
+    said = capsys.readouterr().err
+    assert code == 2
+    assert f"--output browser cannot listen on 127.0.0.1:{port}" in said, said

@@ -19,6 +19,8 @@ from typing import TextIO
 
 import numpy as np
 
+from vtube_plugin.errors import UserError
+
 DEFAULT_PORT = 41456  # beside the expression control channel's 41455
 SOURCE_NAME = "vtube-plugin character"  # the Browser Source `obs setup --browser-source` creates
 TOKEN_FILE = "browser-token.txt"
@@ -29,6 +31,18 @@ PNG_LEVEL, PNG_STRATEGY = 1, zlib.Z_RLE
 
 def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def check_free(host: str, port: int) -> None:
+    """A UserError now if `host:port` is taken (another run, another program), not after the slow model load."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds: a just-stopped run is fine
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UserError(f"--output browser cannot listen on {host}:{port} ({exc.strerror or exc}); is another "
+                            "`vtube-plugin run` using it? Pick another with --output browser:port=N") from None
 
 
 def encode_png(rgba: np.ndarray) -> bytes:

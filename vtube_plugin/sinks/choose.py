@@ -29,7 +29,11 @@ def parse_output(spec: str) -> tuple[str, str]:
     if kind in ("virtualcam", "window") and not rest:
         return kind, ""
     if kind in OPTIONS:
-        output_options(kind, rest)
+        options = output_options(kind, rest)
+        if kind == "browser":
+            from vtube_plugin.sinks.browser import DEFAULT_PORT, check_free
+
+            check_free(str(options.get("host", "127.0.0.1")), int(options.get("port", DEFAULT_PORT)))
         return kind, rest.strip()
     if kind == "file":
         if not rest.strip():
