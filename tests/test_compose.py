@@ -53,5 +53,5 @@ def test_sizes_and_outputs_parse():
     assert parse_output("file:out.webm") == ("file", "out.webm")
     with pytest.raises(UserError, match="must end in .mp4 or .webm"):
         parse_output("file:out.avi")
-    with pytest.raises(UserError, match="'screen' is not one of: virtualcam, window or file:PATH"):
+    with pytest.raises(UserError, match="'screen' is not one of: browser.*virtualcam, window, file:PATH"):
         parse_output("screen")

@@ -18,6 +18,9 @@ def add_parser(sub) -> None:
     p.add_argument("--no-reference", dest="reference", action="store_false", help="time ours only")
     p.add_argument("--tune-reference-allocator", action="store_true",
                    help="give the reference our glibc allocator settings too (to see what the rest of our work buys)")
+    p.add_argument("--encode", action="store_true",
+                   help="instead: what each output (browser PNG, video file, virtual camera) costs per frame, "
+                        "beside the render time (docs/performance.md)")
     p.set_defaults(run=run)
 
 
@@ -27,6 +30,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.frames < 1 or args.warmup < 0:
         raise UserError("--frames must be at least 1 and --warmup at least 0")
+    if args.encode:
+        from vtube_plugin.bench.encode import run_encode_benchmark
+
+        run_encode_benchmark(frames=args.frames, warmup=args.warmup, device=args.device, precision=args.precision,
+                             character=args.character)
+        return 0
     run_benchmark(frames=args.frames, warmup=args.warmup, device=args.device, precision=args.precision,
                   reference=args.reference, tune_reference_allocator=args.tune_reference_allocator,
                   character=args.character)

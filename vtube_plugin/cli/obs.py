@@ -1,4 +1,5 @@
-"""`vtube-plugin obs setup`: create the hideable items OBS hotkeys toggle, one per expression."""
+"""`vtube-plugin obs setup`: create the hideable items OBS hotkeys toggle, one per expression, and with
+--browser-source the Browser Source that shows `run --output browser`."""
 
 from __future__ import annotations
 
@@ -18,6 +19,15 @@ def add_parser(subparsers) -> None:
                     "expression. Bind them in OBS: File > Settings > Hotkeys > Show/Hide 'expression: NAME'. "
                     "Safe to run again: only missing items are created.")
     add_presets_option(setup)
+    from vtube_plugin.obs.browser_source import DEFAULT_URL
+
+    setup.add_argument("--browser-source", nargs="?", const=DEFAULT_URL, default=None, metavar="URL",
+                       help="also add a Browser Source showing `run --output browser` to the current scene "
+                            f"(URL default {DEFAULT_URL}; for a render PC on the LAN, the URL with ?token= that "
+                            "run printed); left alone if it exists")
+    setup.add_argument("--size", default="512x512", metavar="WxH",
+                       help="the Browser Source's width and height (default 512x512, the character's frame; "
+                            "use run's --size if you gave one)")
     add_obs_options(setup)
     setup.set_defaults(run=run_setup)
 
@@ -25,13 +35,18 @@ def add_parser(subparsers) -> None:
 def run_setup(args: argparse.Namespace) -> int:
     from vtube_plugin.expressions.layer import load_presets
     from vtube_plugin.obs import SCENE, open_requests, setup_expressions
+    from vtube_plugin.obs.browser_source import setup_browser_source
     from vtube_plugin.obs.connection import describe_failure, is_request_failure
+    from vtube_plugin.sinks.compose import parse_size
 
     presets = load_presets(args.expressions)
+    size = parse_size(args.size)
     settings = obs_settings_from_args(args)
     requests = open_requests(settings)
     try:
-        for line in setup_expressions(requests, presets):
+        # The Browser Source first: an OBS without one is told so before anything is created.
+        lines = setup_browser_source(requests, args.browser_source, size) if args.browser_source else []
+        for line in lines + setup_expressions(requests, presets):
             print(line)
     except UserError:
         raise
