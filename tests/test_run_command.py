@@ -28,6 +28,11 @@ def vtube(capsys, *argv):
     (["--source", "none", "--size", "wide"], "size 'wide' is not WIDTHxHEIGHT"),
     (["--source", "none", "--fps", "0"], "--fps must be between 0 and 240"),
     (["--source", "none", "--max-frames", "0"], "--max-frames must be at least 1"),
+    (["--source", "none", "--idle", "no-such-idle.toml"], "idle settings file not found: no-such-idle.toml"),
+    (["--source", "none", "--idle-seed", "-1"], "--idle-seed must be a whole number 0 or more"),
+    (["--source", "none", "--lip-sync", "microphone"], "--lip-sync 'microphone' is not one of"),
+    (["--source", "none", "--lip-sync", "file:no-such-voice.wav"], "--lip-sync file:no-such-voice.wav: no such"),
+    (["--source", "none", "--lip-sync", "mic", "--lip-sync-gain", "0"], "--lip-sync-gain must be more than 0"),
 ])
 def test_run_refuses_bad_options_before_loading_anything(capsys, argv, message):
     code, out = vtube(capsys, "run", *argv)
@@ -119,3 +124,10 @@ def test_output_folder_and_background_picture_are_checked_before_the_model_loads
     code, out = vtube(capsys, "run", "--source", "none", "--background", str(broken), "--output",
                       f"file:{tmp_path / 'x.mp4'}")
     assert code == 2 and "cannot read the background image" in out
+
+
+def test_lip_sync_list_prints_the_microphones_and_exits(capsys):
+    code, out = vtube(capsys, "run", "--lip-sync", "list")
+    assert code == 0
+    # With PortAudio: the devices (the default marked) and how to choose one; without: what to install.
+    assert "choose one with --lip-sync mic:device=NAME or INDEX" in out or "no PortAudio library" in out

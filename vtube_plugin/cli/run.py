@@ -7,6 +7,7 @@ import sys
 
 from vtube_plugin.cli.common import add_renderer_options, render_settings_from_args
 from vtube_plugin.cli.expression_options import add_expression_options, expression_settings_from_args
+from vtube_plugin.cli.life_options import add_life_options, lip_sync_settings_from_args
 from vtube_plugin.cli.tracking import add_source_options, source_options
 
 
@@ -42,6 +43,7 @@ def add_parser(subparsers) -> None:
     live.add_argument("--lost-after", type=float, default=0.75,
                       help="seconds without tracking data before the pose eases back to neutral (default: 0.75)")
     live.add_argument("--no-calibration", action="store_true", help="ignore the stored neutral-face calibration")
+    add_life_options(p)
     add_expression_options(p)
     add_renderer_options(p)
     p.set_defaults(run=run)
@@ -58,12 +60,19 @@ def config_from_args(args: argparse.Namespace):
         fps=args.fps, background=args.background, pixel_format=args.pixel_format,
         virtualcam_device=args.virtualcam_device, record_poses=args.record_poses, max_frames=args.max_frames,
         lost_after=args.lost_after, use_calibration=not args.no_calibration,
-        render=render_settings_from_args(args), expressions=expression_settings_from_args(args))
+        render=render_settings_from_args(args), expressions=expression_settings_from_args(args),
+        idle=args.idle, idle_seed=args.idle_seed, lip_sync=lip_sync_settings_from_args(args))
 
 
 def run(args: argparse.Namespace) -> int:
+    from vtube_plugin.audio.lip_sync import parse_input
     from vtube_plugin.live.session import run_live
 
+    if parse_input(args.lip_sync)[0] == "list":
+        from vtube_plugin.audio.capture import describe_devices
+
+        print(describe_devices())
+        return 0
     summary = run_live(config_from_args(args))
     print(f"stopped ({summary.stopped_by}) after {summary.frames} frames, {summary.fps:.1f} fps on average",
           file=sys.stderr)

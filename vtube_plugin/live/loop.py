@@ -156,6 +156,9 @@ class LiveLoop:
         stats = getattr(self.source, "stats", None)  # sources.base.SourceStats
         if stats is not None:
             parts.append(f"{self.source.name}: {stats.packets} received, {stats.dropped} dropped")
+        layers = getattr(self.expressions, "status", None)  # expressions.stack.LayerStack: the voice level
+        if layers is not None and layers():
+            parts.append(layers())
         return " | ".join(parts)
 
     def run(self) -> LiveSummary:
