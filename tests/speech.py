@@ -15,7 +15,7 @@ from vtube_plugin.audio.voice import HOP, RATE
 
 SENTENCE = "Hello everyone, welcome back to the stream. Today we are playing something fun."
 # espeak-ng's phoneme input: [[aaaaaaaa]] at 60 words a minute is one long open /a/, and so on.
-VOWEL_PHONEMES = {"aaa": "aaaaaaaa", "iii": "iiiiiiii", "uuu": "uuuuuuuu"}
+VOWEL_PHONEMES = {"aaa": "aaaaaaaa", "iii": "iiiiiiii", "uuu": "uuuuuuuu", "eee": "eeeeeeee", "ooo": "oooooooo"}
 
 
 def need(*programs: str) -> None:

@@ -102,11 +102,11 @@ class VoiceAnalyser:
         # Presence hands the mouth between audio and tracking: quick in, a short breath out.
         step = dt / (0.05 if self.active else 0.2)
         self.presence = min(1.0, self.presence + step) if self.active else max(0.0, self.presence - step)
-        if self.voiced and not s.open_only:
+        if self.voiced and not s.open_only and self.hops % 2 == 0:  # every 20 ms: vowels change slower than that
             found = formants(frame, RATE)
             if found is not None:
                 target_vowel = vowel_weights(*found, scale=s.formant_scale)
-                self.vowel += (target_vowel - self.vowel) * (1.0 - np.exp(-dt / 0.03))
+                self.vowel += (target_vowel - self.vowel) * (1.0 - np.exp(-2 * dt / 0.03))
 
     def _periodicity(self, frame: np.ndarray) -> float:
         """0..1: how well the voice band repeats itself one pitch period later (the normalised cross-correlation
