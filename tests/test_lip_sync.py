@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from speech import SENTENCE, VOWEL_PHONEMES, audible_span, read_sound, room_noise, speak
 
-from vtube_plugin.audio.lip_sync import LipSyncSettings, Voice
+from vtube_plugin.audio.lip_sync import LipSyncSettings, Voice, VoiceNow
 from vtube_plugin.audio.voice import HOP, RATE, VoiceAnalyser, VoiceSettings
 from vtube_plugin.audio.vowels import VOWELS
 from vtube_plugin.errors import UserError
@@ -71,9 +71,23 @@ def test_open_only_and_gain(sentence):
     assert wider.mean() > plain.sum(axis=1).mean() * 1.3
 
 
+def test_a_device_that_stops_sending_closes_the_mouth_instead_of_freezing_it(sentence):
+    clock = [0.0]
+    voice = Voice(VoiceSettings(), clock=lambda: clock[0])
+    samples = read_sound(sentence)
+    begin, _ = audible_span(samples)
+    loudest = int((begin + 0.4) * RATE)
+    voice.feed(samples[:loudest])  # in the middle of a word
+    assert voice.now().mouth.sum() > 0.2
+    clock[0] += 0.3  # and then nothing more (a microphone unplugged mid-word)
+    assert voice.now().mouth.sum() == 0.0 and not voice.now().active
+
+
 def voice_talking(level: float, mouth) -> Voice:
-    voice = Voice(VoiceSettings())
-    voice._now = type(voice._now)(np.array(mouth, dtype=float), level, -20.0, level > 0)
+    """A voice whose newest analysis is this mouth at this presence (on a clock that stands still)."""
+    voice = Voice(VoiceSettings(), clock=lambda: 0.0)
+    voice._now = VoiceNow(np.array(mouth, dtype=float), level, -20.0, level > 0)
+    voice.fed_at = 0.0
     return voice
 
 

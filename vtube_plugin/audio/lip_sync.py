@@ -5,6 +5,7 @@ that the capture thread feeds and the render thread reads: `Voice.now()` is a co
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,22 +68,33 @@ class VoiceNow:
     active: bool
 
 
+SILENT = VoiceNow(np.zeros(5), 0.0, -120.0, False)
+STALE_AFTER = 0.25  # seconds without sound from the device: it stopped (unplugged), so the mouth closes
+
+
 class Voice:
     """The analyser behind a lock: the capture thread calls `feed`, the render thread `now()`."""
 
-    def __init__(self, settings: VoiceSettings):
+    def __init__(self, settings: VoiceSettings, clock=time.monotonic):
         self._analyser = VoiceAnalyser(settings)
         self._lock = threading.Lock()
-        self._now = VoiceNow(np.zeros(5), 0.0, -120.0, False)
+        self._now = SILENT
+        self._clock = clock
+        self.fed_at: float | None = None
 
     def feed(self, samples: np.ndarray) -> None:
         with self._lock:
             a = self._analyser
             a.feed(samples)
             self._now = VoiceNow(a.mouth.copy(), a.presence, a.level_db, a.active)
+            self.fed_at = self._clock()
 
     def now(self) -> VoiceNow:
+        """The newest analysis; silence when the device has sent nothing for STALE_AFTER (a frozen open
+        mouth would be worse than a closed one)."""
         with self._lock:
+            if self.fed_at is None or self._clock() - self.fed_at > STALE_AFTER:
+                return SILENT
             return self._now
 
 

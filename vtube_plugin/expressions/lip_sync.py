@@ -8,6 +8,7 @@ tracked mouth: lip sync never stops a stream.
 from __future__ import annotations
 
 import sys
+import time
 from typing import TextIO
 
 import numpy as np
@@ -62,6 +63,8 @@ class LipSyncLayer:
         if self.input is None:
             return "lip sync off (no microphone)"
         voice = self.voice.now()
+        if self.voice.fed_at is not None and time.monotonic() - self.voice.fed_at > 1.0:  # unplugged?
+            return f"voice: no sound from the {self.input.name} for {time.monotonic() - self.voice.fed_at:.0f} s"
         bar = "#" * int(round(min(max(voice.mouth.sum(), 0.0), 1.0) * 8))
         return f"voice {voice.level_db:4.0f} dB {bar:<8}" + (" talking" if voice.active else "")
 
