@@ -143,8 +143,9 @@ def null_sink():
         if shutil.which(program) is None:
             pytest.skip(f"{program} not installed: tests/install-system-packages.sh installs PulseAudio")
     if subprocess.run(["pactl", "info"], capture_output=True, timeout=10).returncode != 0:
-        # As root PulseAudio warns but runs as a per-user daemon; --exit-idle-time=-1 keeps it up between tests.
-        subprocess.run(["pulseaudio", "--start", "--exit-idle-time=-1"], capture_output=True, timeout=30)
+        # As root PulseAudio warns but runs as a per-user daemon (no --system needed); it exits by itself a
+        # minute after the last client is gone, so nothing is left running after the tests.
+        subprocess.run(["pulseaudio", "--start", "--exit-idle-time=60"], capture_output=True, timeout=30)
         if subprocess.run(["pactl", "info"], capture_output=True, timeout=10).returncode != 0:
             pytest.skip("no PulseAudio server could be started here (pulseaudio --start failed)")
     name = f"vtube_lip_sync_test_{os.getpid()}"
