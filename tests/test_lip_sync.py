@@ -5,13 +5,12 @@ mixing modes, and the microphone path through a real PulseAudio device (a null s
 from __future__ import annotations
 
 import io
-import os
-import shutil
 import subprocess
 import time
 
 import numpy as np
 import pytest
+from pulse_sink import null_sink  # noqa: F401 - a fixture
 from speech import SENTENCE, VOWEL_PHONEMES, audible_span, read_sound, room_noise, speak
 
 from vtube_plugin.audio.lip_sync import LipSyncSettings, Voice, VoiceNow
@@ -135,29 +134,8 @@ def test_a_missing_microphone_is_a_message_with_the_devices_and_the_stream_goes_
     layer.close()
 
 
-# --- a real capture device -------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def null_sink():
-    """A PulseAudio null sink whose monitor is a real capture device; the server is started if none runs."""
-    for program in ("pulseaudio", "pactl", "paplay"):
-        if shutil.which(program) is None:
-            pytest.skip(f"{program} not installed: tests/install-system-packages.sh installs PulseAudio")
-    if subprocess.run(["pactl", "info"], capture_output=True, timeout=10).returncode != 0:
-        # As root PulseAudio warns but runs as a per-user daemon (no --system needed); it exits by itself a
-        # minute after the last client is gone, so nothing is left running after the tests.
-        subprocess.run(["pulseaudio", "--start", "--exit-idle-time=60"], capture_output=True, timeout=30)
-        if subprocess.run(["pactl", "info"], capture_output=True, timeout=10).returncode != 0:
-            pytest.skip("no PulseAudio server could be started here (pulseaudio --start failed)")
-    name = f"vtube_lip_sync_test_{os.getpid()}"
-    module = subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={name}"],
-                            capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    try:
-        yield name
-    finally:
-        subprocess.run(["pactl", "unload-module", module], capture_output=True, timeout=10)
-
-
-def test_the_microphone_hears_speech_through_a_real_audio_device(null_sink, sentence, monkeypatch):
+# --- a real capture device: tests/pulse_sink.py ----------------------------------------------------------------
+def test_the_microphone_hears_speech_through_a_real_audio_device(null_sink, sentence, monkeypatch):  # noqa: F811
     # PortAudio's ALSA "default" device is PulseAudio; PULSE_SOURCE makes the sink's monitor its microphone.
     monkeypatch.setenv("PULSE_SOURCE", f"{null_sink}.monitor")
     said = io.StringIO()
@@ -184,3 +162,28 @@ def test_the_microphone_hears_speech_through_a_real_audio_device(null_sink, sent
     assert max(seen) > 0.8 and np.mean(np.array(seen) > 0.2) > 0.2  # it talked through the device
     assert statuses == {True, False}  # the status line said when
     assert after < 0.05  # and shut after the playback ended
+
+
+def test_a_sound_file_is_heard_in_real_time_from_the_first_frame(sentence):
+    samples = read_sound(sentence)
+    begin, end = audible_span(samples)
+    layer = LipSyncLayer(LipSyncSettings(input=f"file:{sentence}", mode="audio"), messages=io.StringIO())
+    try:
+        time.sleep(0.5)
+        assert layer.voice.fed_at is None  # nothing is heard before the first frame (a slow model load)
+        start = time.monotonic()
+        layer.apply(Pose(), start)
+        seen = []
+        while time.monotonic() - start < end + 0.6:
+            now = time.monotonic()
+            pose = layer.apply(Pose(), now)
+            seen.append((now - start, sum(pose[f"mouth_{v}"] for v in VOWELS)))
+            time.sleep(0.01)
+    finally:
+        layer.close()
+    before = [m for t, m in seen if t < begin - 0.05]
+    talking = [m for t, m in seen if begin < t < end]
+    after = [m for t, m in seen if t > end + 0.3]
+    assert before and max(before) < 0.01
+    assert max(talking) > 0.8 and np.mean(np.array(talking) > 0.2) > 0.3
+    assert after and max(after) < 0.05  # after the end: silence, the mouth shut

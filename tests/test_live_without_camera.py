@@ -1,7 +1,8 @@
 """`vtube-plugin run` with the real THA3 renderer and no camera: idle life with `--source none` (blinks, both
 eyes shut in the video, breathing on its clock, sway inside its amplitude), a VMC sender of the mouth only
 (real UDP on loopback) getting blinks and breathing while its mouth passes through, lost tracking fading idle
-life in, and lip sync from a sound file handing the mouth back to tracking in silence.
+life in, and lip sync from the microphone (a real PulseAudio device) handing the mouth back to tracking in
+silence.
 
 Few frames each: the renderer costs ~0.3 s a frame on a CPU, so frames are far apart; the idle settings are
 made quick (a blink every 0.5 s) so that a dozen frames show several. test_idle_life.py counts blinks over
@@ -13,11 +14,13 @@ from __future__ import annotations
 import math
 import signal
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
 from live_process import SAMPLE_LEFT_EYE, SAMPLE_RIGHT_EYE, LiveProcess, iris_pixels, read_poses, read_video
+from pulse_sink import client_env, null_sink  # noqa: F401 - null_sink is a fixture
 from vmc_packets import blend
 
 QUICK_IDLE = """
@@ -157,19 +160,29 @@ def test_a_vmc_sender_of_the_mouth_only_gets_blinks_and_breathing_and_lost_track
     assert any(shut(r["pose"]) for r in settled)
 
 
-def test_lip_sync_from_a_file_drives_the_mouth_while_talking_and_tracking_in_silence(tmp_path, tha3_weights_dir):
-    from speech import audible_span, read_sound, speak
+def test_lip_sync_from_the_microphone_drives_the_mouth_while_talking_and_tracking_in_silence(
+        tmp_path, tha3_weights_dir, null_sink):  # noqa: F811
+    """`--lip-sync mic` over a real capture device (a PulseAudio null sink's monitor) while a VMC sender keeps
+    the mouth a little open: talking, the voice has the mouth; after it, the tracked mouth is back as sent.
+    The speech plays in a loop until a frame has shown it, so slow frames only make the test longer."""
+    from speech import SENTENCE, speak
 
-    # Six seconds of talking: the file plays in real time, so even slow frames (a few seconds each) see it.
-    voice = speak(tmp_path / "hello.wav", "Hello everyone, welcome back to the stream. Today we are going to play "
-                  "something really fun together, so stay with me.", pad=(0.8, 2.5))
-    begin, end = audible_span(read_sound(voice))
+    voice = speak(tmp_path / "hello.wav", SENTENCE, pad=(0.0, 0.0))
     port = free_udp_port()
     poses = tmp_path / "poses.jsonl"
-    argv = ["run", "--source", f"vmc:port={port},host=127.0.0.1", "--lip-sync", f"file:{voice}",
-            "--idle", "off", "--output", f"file:{tmp_path / 'x.mp4'}", "--record-poses", str(poses),
-            "--max-frames", "200", "--control-port", "0", "--keys", "off", "--size", "256x256"]
-    stop = threading.Event()
+    argv = ["run", "--source", f"vmc:port={port},host=127.0.0.1", "--lip-sync", "mic", "--idle", "off",
+            "--output", f"file:{tmp_path / 'x.mp4'}", "--record-poses", str(poses), "--max-frames", "200",
+            "--control-port", "0", "--keys", "off", "--size", "256x256"]
+    vowels = ("mouth_aaa", "mouth_iii", "mouth_uuu", "mouth_eee", "mouth_ooo")
+    tracked_mouth = [0.3, 0.0, 0.0, 0.0, 0.0]
+
+    def mouth(row):
+        return [row["pose"][v] for v in vowels]
+
+    def voiced(row):  # a tracked frame whose mouth is not the tracker's
+        return row["tracking"] and max(abs(a - b) for a, b in zip(mouth(row), tracked_mouth)) > 0.1
+
+    stop, talk = threading.Event(), threading.Event()
 
     def tracker():  # a mouth a little open, all the time
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
@@ -179,36 +192,56 @@ def test_lip_sync_from_a_file_drives_the_mouth_while_talking_and_tracking_in_sil
                 except OSError:
                     pass
 
-    sender = threading.Thread(target=tracker, daemon=True)
-    with LiveProcess(argv, tmp_path / "config") as run:
-        sender.start()
+    def speaker():  # the voice, again and again while `talk` is set; cut off as soon as it is cleared
+        while not stop.is_set():
+            if not talk.wait(0.05):
+                continue
+            player = subprocess.Popen(["paplay", f"--device={null_sink}", str(voice)])
+            while player.poll() is None and talk.is_set() and not stop.is_set():
+                time.sleep(0.02)
+            if player.poll() is None:
+                player.terminate()
+            player.wait(timeout=10)
+
+    def wait_rows(run, enough, timeout=400.0):
+        deadline = time.monotonic() + timeout
+        while run.running and time.monotonic() < deadline:
+            rows = read_poses(poses)
+            if enough(rows):
+                return rows
+            time.sleep(0.05)
+        raise AssertionError(f"timed out; {len(read_poses(poses))} frames; {run.output[-2000:]}")
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (tracker, speaker)]
+    run = LiveProcess(argv, tmp_path / "config")
+    run.env.update(client_env(), PULSE_SOURCE=f"{null_sink}.monitor")  # the sink's monitor is the default mic
+    with run:
+        for thread in threads:
+            thread.start()
         try:
-            deadline = time.monotonic() + 400
-            while run.running and time.monotonic() < deadline:
-                rows = read_poses(poses)
-                if rows and rows[-1]["time"] > end + 1.5:
-                    run.process.send_signal(signal.SIGINT)  # Ctrl+C: the stream stops as a user stops it
-                    break
-                time.sleep(0.1)
+            wait_rows(run, lambda rows: any(r["tracking"] and mouth(r) == pytest.approx(tracked_mouth, abs=2e-3)
+                                            for r in rows))
+            talk.set()
+            talk_from = len(read_poses(poses))
+            rows = wait_rows(run, lambda rows: any(voiced(r) for r in rows[talk_from:]))
+            talk.clear()
+            quiet_from = len(rows) + 1  # frames begun after the voice stopped (the current one may not have)
+            time.sleep(1.0)  # the player is cut off; the voice hands the mouth back within 0.25 s
+            quiet_from = max(quiet_from, len(read_poses(poses)) + 1)
+            wait_rows(run, lambda rows: len(rows) >= quiet_from + 2)
+            run.process.send_signal(signal.SIGINT)  # Ctrl+C: the stream stops as a user stops it
             code, output = run.finish(timeout=60)
         finally:
             stop.set()
-            sender.join(timeout=10)
+            for thread in threads:
+                thread.join(timeout=20)
     assert code == 0, output
     assert "stopped (Ctrl+C)" in output
-    assert "lip sync from file hello.wav, mode auto" in output
+    assert "lip sync from mic (default), mode auto" in output
     assert "| voice " in output and " dB" in output  # the status line shows the voice level
     rows = read_poses(poses)
-    vowels = ("mouth_aaa", "mouth_iii", "mouth_uuu", "mouth_eee", "mouth_ooo")
-
-    def mouth(r):
-        return [r["pose"][v] for v in vowels]
-
-    talking = [r for r in rows if begin + 0.05 < r["time"] < end and r["tracking"]]
-    gap = max(b["time"] - a["time"] for a, b in zip(rows, rows[1:]))
-    assert talking, f"the renderer was too slow to show the speech ({gap:.1f} s between frames)"
-    assert any(abs(m[0] - 0.3) > 0.1 or max(m[1:]) > 0.1 for m in map(mouth, talking)), [mouth(r) for r in talking]
-    silent = [r for r in rows if r["time"] > end + 0.5 and r["tracking"]]
-    assert silent
-    for r in silent:  # the voice has stopped: the tracked mouth is back, as it was sent
-        assert mouth(r) == pytest.approx([0.3, 0.0, 0.0, 0.0, 0.0], abs=2e-3)
+    eased = next(i for i, r in enumerate(rows) if r["tracking"] and mouth(r) == pytest.approx(tracked_mouth, abs=2e-3))
+    assert not any(voiced(r) for r in rows[eased:talk_from])  # before the voice: the tracked mouth
+    assert any(voiced(r) for r in rows[talk_from:quiet_from])  # while talking: the voice's
+    for r in rows[quiet_from:]:  # silence: the tracked mouth is back, as it was sent
+        assert r["tracking"] and mouth(r) == pytest.approx(tracked_mouth, abs=2e-3)
