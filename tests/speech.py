@@ -28,14 +28,16 @@ def run(*argv: str) -> None:
     subprocess.run(argv, check=True, capture_output=True, timeout=60)
 
 
-def speak(path: Path, text: str, *, phonemes: bool = False, pad: tuple[float, float] = (1.0, 1.5)) -> Path:
-    """A 16 kHz mono WAV of espeak-ng saying `text` (or singing phonemes), silence before and after."""
+def speak(path: Path, text: str, *, phonemes: bool = False, pad: tuple[float, float] = (1.0, 1.5),
+          voice: str = "en") -> Path:
+    """A 16 kHz mono WAV of espeak-ng saying `text` (or singing phonemes), silence before and after.
+    `voice`: "en" (a man's voice) or e.g. "en+f3" (a woman's)."""
     need("espeak-ng", "sox")
     raw = path.with_suffix(".raw.wav")
     if phonemes:
-        run("espeak-ng", "-v", "en", "-s", "60", "-w", str(raw), f"[[{text}]]")
+        run("espeak-ng", "-v", voice, "-s", "60", "-w", str(raw), f"[[{text}]]")
     else:
-        run("espeak-ng", "-v", "en", "-w", str(raw), text)
+        run("espeak-ng", "-v", voice, "-w", str(raw), text)
     run("sox", str(raw), "-r", str(RATE), "-c", "1", str(path), "pad", str(pad[0]), str(pad[1]))
     return path
 

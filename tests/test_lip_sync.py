@@ -52,9 +52,11 @@ def test_breathing_noise_and_keyboard_clicks_do_not_open_the_mouth(tmp_path):
     assert mouth_track(samples).sum(axis=1).max() < 0.05
 
 
+@pytest.mark.parametrize("voice", ["en", "en+f3"])
 @pytest.mark.parametrize("vowel", ["aaa", "iii", "uuu", "eee", "ooo"])
-def test_a_sustained_vowel_gives_its_mouth_shape(tmp_path, vowel):
-    samples = read_sound(speak(tmp_path / f"{vowel}.wav", VOWEL_PHONEMES[vowel], phonemes=True, pad=(0.5, 0.5)))
+def test_a_sustained_vowel_gives_its_mouth_shape(tmp_path, vowel, voice):
+    samples = read_sound(speak(tmp_path / f"{vowel}.wav", VOWEL_PHONEMES[vowel], phonemes=True, pad=(0.5, 0.5),
+                               voice=voice))
     mouth = mouth_track(samples)
     share = mouth.sum(axis=0) / mouth.sum()
     assert VOWELS[int(np.argmax(share))] == vowel, dict(zip(VOWELS, share.round(2)))
