@@ -93,10 +93,12 @@ def test_calibrate_reset_forgets_the_stored_calibration(capsys, tmp_path):
 
 def test_run_with_the_real_renderer_writes_a_video_and_the_poses(capsys, tmp_path, tha3_weights_dir):
     video, poses = tmp_path / "live.mp4", tmp_path / "poses.jsonl"
+    # A microphone that is not there: said, with the devices, and the stream goes on without lip sync.
     code, out = vtube(capsys, "run", "--source", "none", "--output", f"file:{video}", "--max-frames", "3",
-                      "--record-poses", str(poses), "--size", "256x256")
+                      "--record-poses", str(poses), "--size", "256x256", "--lip-sync", "mic:device=no-such-mic")
     assert code == 0, out
     assert "stopped (max-frames) after 3 frames" in out
+    assert "lip sync off: " in out and "Traceback" not in out
     import av
 
     with av.open(str(video)) as container:
