@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # System packages the integration tests drive for real: OBS Studio headless under Xvfb (the OBS tests),
-# Chromium (the poser page tests), and the libraries OpenCV's wheel links. Debian/Ubuntu; elsewhere it
+# Chromium (the poser page tests), the libraries OpenCV's wheel links, and for the lip sync tests: PortAudio
+# (sounddevice), espeak-ng (speech made on the machine), sox, and PulseAudio with its ALSA plugin (a real
+# capture device: a null sink's monitor). Debian/Ubuntu; elsewhere it
 # says what to install and carries on (those tests then skip or fail with a message naming the package).
 set -euo pipefail
-packages=(obs-studio xvfb chromium libgl1 libglib2.0-0)
+packages=(obs-studio xvfb chromium libgl1 libglib2.0-0 libportaudio2 espeak-ng sox pulseaudio pulseaudio-utils
+          libasound2-plugins)
 if ! command -v apt-get >/dev/null; then
   echo "no apt-get here: install ${packages[*]} with your package manager for the OBS and browser tests" >&2
   exit 0

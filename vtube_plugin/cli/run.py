@@ -7,6 +7,7 @@ import sys
 
 from vtube_plugin.cli.common import add_renderer_options, render_settings_from_args
 from vtube_plugin.cli.expression_options import add_expression_options, expression_settings_from_args
+from vtube_plugin.cli.life_options import add_life_options, lip_sync_settings_from_args
 from vtube_plugin.cli.tracking import add_source_options, source_options
 
 
@@ -51,6 +52,7 @@ def add_parser(subparsers) -> None:
                          help="frames a second sent at most, whatever --fps is (default: 60)")
     vmc_out.add_argument("--send-vmc-names", choices=["both", "arkit", "vrm"], default="both",
                          help="blendshape names sent: Perfect Sync (arkit), VRM presets (vrm) or both (default)")
+    add_life_options(p)
     add_expression_options(p)
     add_renderer_options(p)
     p.set_defaults(run=run)
@@ -68,12 +70,19 @@ def config_from_args(args: argparse.Namespace):
         virtualcam_device=args.virtualcam_device, record_poses=args.record_poses, max_frames=args.max_frames,
         lost_after=args.lost_after, use_calibration=not args.no_calibration, send_vmc=args.send_vmc,
         send_vmc_rate=args.send_vmc_rate, send_vmc_names=args.send_vmc_names,
-        render=render_settings_from_args(args), expressions=expression_settings_from_args(args))
+        render=render_settings_from_args(args), expressions=expression_settings_from_args(args),
+        idle=args.idle, idle_seed=args.idle_seed, lip_sync=lip_sync_settings_from_args(args))
 
 
 def run(args: argparse.Namespace) -> int:
+    from vtube_plugin.audio.lip_sync import parse_input
     from vtube_plugin.live.session import run_live
 
+    if parse_input(args.lip_sync)[0] == "list":
+        from vtube_plugin.audio.capture import describe_devices
+
+        print(describe_devices())
+        return 0
     summary = run_live(config_from_args(args))
     print(f"stopped ({summary.stopped_by}) after {summary.frames} frames, {summary.fps:.1f} fps on average",
           file=sys.stderr)

@@ -160,6 +160,9 @@ class LiveLoop:
             ignored = stats.ignored_text() if hasattr(stats, "ignored_text") else ""
             if ignored:
                 parts.append(ignored)  # someone else is sending to our port: say so, with their address
+        layers = getattr(self.expressions, "status", None)  # expressions.stack.LayerStack: the voice level
+        if layers is not None and layers():
+            parts.append(layers())
         return " | ".join(parts)
 
     def run(self) -> LiveSummary:

@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from vtube_plugin.audio.lip_sync import LipSyncSettings
 from vtube_plugin.errors import UserError
 from vtube_plugin.expressions.settings import ExpressionSettings
 from vtube_plugin.render.settings import RenderSettings
@@ -36,6 +37,9 @@ class LiveConfig:
     send_vmc_names: str = "both"  # blendshape names sent: both, arkit (Perfect Sync) or vrm (presets)
     render: RenderSettings = field(default_factory=RenderSettings)
     expressions: ExpressionSettings = field(default_factory=ExpressionSettings)
+    idle: str = "on"  # on (the user's idle.toml, else the shipped one), off, or a .toml path
+    idle_seed: int | None = None  # wins over the file's seed
+    lip_sync: LipSyncSettings = field(default_factory=LipSyncSettings)
 
     def check(self) -> None:
         """Everything that can be said before anything slow starts; a UserError for the first mistake."""
@@ -49,6 +53,23 @@ class LiveConfig:
             from vtube_plugin.sources.vmc_send import check_target
 
             check_target(self.send_vmc, self.send_vmc_rate, self.send_vmc_names, self.source, self.source_options)
+        if self.idle_seed is not None and self.idle_seed < 0:
+            raise UserError(f"--idle-seed must be a whole number 0 or more, got {self.idle_seed}")
+        self.lip_sync.check()
+
+    def idle_life(self):
+        """The IdleLife layer these settings ask for, or None (--idle off, or `enabled = false` in the file)."""
+        from dataclasses import replace
+
+        from vtube_plugin.expressions.idle import IdleLife
+        from vtube_plugin.expressions.idle_settings import load_idle_settings
+
+        if self.idle == "off":
+            return None
+        settings = load_idle_settings(None if self.idle == "on" else self.idle)
+        if self.idle_seed is not None:
+            settings = replace(settings, seed=self.idle_seed)
+        return IdleLife(settings) if settings.enabled else None
 
 
 def say(line: str) -> None:
@@ -81,7 +102,9 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
     """Stream until Ctrl+C, q, a closed window or max_frames; returns the LiveSummary."""
     from vtube_plugin.character import load_character_or_sample
     from vtube_plugin.expressions.control import typed_lines
+    from vtube_plugin.expressions.lip_sync import LipSyncLayer
     from vtube_plugin.expressions.settings import start_expressions
+    from vtube_plugin.expressions.stack import LayerStack
     from vtube_plugin.live.console import ConsoleCommands
     from vtube_plugin.live.loop import LiveLoop
     from vtube_plugin.mapping.calibration import save_calibration
@@ -93,6 +116,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
     config.check()
     profile = load_profile(config.profile or source_class(config.source).DEFAULT_PROFILE)
     source = make_source(config.source, config.source_options)  # its option mistakes are said before the slow load
+    idle = config.idle_life()
     background = parse_background(config.background)
     for spec in config.outputs:
         parse_output(spec)
@@ -110,8 +134,17 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
 
     calibration = mapper.calibration
 
-    # Expression presets over the tracking: OBS hotkeys, `vtube-plugin expression`, keys, or names typed here.
-    layer = start_expressions(config.expressions)
+    # The layers over the tracking, bottom first: idle life fills in what the tracker does not drive, the voice
+    # drives the mouth, and expression presets (OBS hotkeys, `vtube-plugin expression`, keys, names typed here)
+    # go on top, so a preset's `keep = ["blink", "lip_sync"]` keeps idle blinks and the voice's mouth.
+    lip_sync = LipSyncLayer(config.lip_sync) if config.lip_sync.enabled else None
+    try:
+        layer = start_expressions(config.expressions)
+    except BaseException:
+        if lip_sync is not None:
+            lip_sync.close()
+        raise
+    layers = LayerStack([part for part in (idle, lip_sync, layer) if part is not None])
 
     try:
         loop = LiveLoop(
@@ -121,13 +154,15 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
             sinks=sinks,
             fps=config.fps,
             lost_after=config.lost_after,
-            expressions=layer,
+            expressions=layers,
             record_poses=config.record_poses,
             max_frames=config.max_frames,
             on_calibrated=saved,
             console=ConsoleCommands(other=typed_lines(layer)) if console else None,
             status_stream=status_stream,
         )
+        if idle is not None:
+            idle.follow(loop.tracked)  # what the tracker drives, and how much of the pose is tracked right now
         state = (" (calibrated)" if calibration
                  else " (the first steady seconds set your neutral head: look at the screen)" if mapper.auto_calibrating
                  else " (not calibrated: type c + Enter)")
@@ -143,4 +178,4 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
                       "second", file=sys.stderr)
             return loop.run()
     finally:
-        layer.close()
+        layers.close()

@@ -27,7 +27,10 @@ def frame_inputs(frame: FaceFrame) -> dict[str, float]:
 
 
 class Mapper:
-    """`mapper(frame)` is the smoothed Pose for a frame; `mapper.map(frame)` the same without smoothing."""
+    """`mapper(frame)` is the smoothed Pose for a frame; `mapper.map(frame)` the same without smoothing.
+
+    `mapper.driven` names the pose parameters the last mapped frame actually reached (a rule with at least
+    one input the frame carried): what the tracker drives, as opposed to zeros it never sent."""
 
     def __init__(self, profile: Profile, calibration: Calibration | None = None):
         self.use_profile(profile, calibration)
@@ -46,6 +49,7 @@ class Mapper:
         }
         self._last_time: float | None = None
         self._last_pose = Pose()
+        self.driven: frozenset[str] = frozenset()
 
     def reset(self) -> None:
         """Forget the smoothing history (after tracking was lost, so the face does not sweep from the past)."""
@@ -56,14 +60,18 @@ class Mapper:
         if self.calibration is not None:
             frame = self.calibration.apply(frame)
         values = frame_inputs(frame)
+        present = set(values)  # what the frame carries, then the signals computed from it
         for name, rule in self.profile.signals.items():
             values[name] = rule.evaluate(values)
+            if rule.reads(present):
+                present.add(name)
         pose = np.zeros(THA3_SIZE, dtype=np.float32)
         rules = dict(self.profile.parameters)
         if self.profile.iris.use_eye_angles and "eye_pitch" in values:
             rules.update(self._iris_from_angles)
         for name, rule in rules.items():
             pose[BY_NAME[name].index] = rule.evaluate(values)
+        self.driven = frozenset(name for name, rule in rules.items() if rule.reads(present))
         return Pose(np.clip(pose, MINIMUM, MAXIMUM))
 
     def __call__(self, frame: FaceFrame) -> Pose:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,11 @@ class Rule:
     clamp: tuple[float, float] = (-1.0, 1.0)
     when: tuple[str, ...] = ()
     unless: tuple[str, ...] = ()
+
+    def reads(self, present: Collection[str]) -> bool:
+        """Whether any of its inputs is among `present`: a rule none of whose inputs a tracker sends is not
+        driven by it (its 0 is "no data", which idle life may fill in), however the `when`/`unless` gates read."""
+        return any(name in present for name, _ in self.inputs)
 
     def evaluate(self, values: Mapping[str, float]) -> float:
         terms = [w * values[name] for name, w in self.inputs if name in values]
