@@ -44,12 +44,13 @@ class LiveConfig:
 
 
 def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO | None = None):
-    """Stream until Ctrl+C, q, a closed window or max_frames; returns the LiveSummary."""
+    """Stream until Ctrl+C, q, SIGTERM/SIGHUP, a closed window or max_frames; returns the LiveSummary."""
     from vtube_plugin.character import load_character_or_sample
     from vtube_plugin.expressions.control import execute
     from vtube_plugin.expressions.settings import start_expressions
     from vtube_plugin.live.console import ConsoleCommands
     from vtube_plugin.live.loop import LiveLoop
+    from vtube_plugin.live.signals import stop_on_signals
     from vtube_plugin.mapping.calibration import load_calibration, save_calibration
     from vtube_plugin.mapping.mapper import Mapper
     from vtube_plugin.mapping.profile import load_profile
@@ -98,6 +99,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
         )
         print(f"profile {profile.name}" + (" (calibrated)" if calibration else " (not calibrated: type c + Enter)")
               + f"; output {', '.join(config.outputs)} at {size[0]}x{size[1]}, {config.fps:g} fps", file=sys.stderr)
-        return loop.run()
+        with stop_on_signals(loop.stop):  # SIGTERM, a closed terminal: stop as Ctrl+C does, recordings kept
+            return loop.run()
     finally:
         layer.close()
