@@ -26,7 +26,8 @@ def how_to_get_a_virtual_camera(system: str | None = None) -> str:
             "then run this again."
         )
     if system in ("Windows", "Darwin"):
-        where = "macOS 13 or newer: OBS 30+; approve its system extension when asked" if system == "Darwin" else "OBS 26 or newer"
+        where = ("macOS 13 or newer: OBS 30+; approve its system extension when asked" if system == "Darwin"
+                 else "OBS 26 or newer")
         return (
             "Windows and macOS use OBS Studio's virtual camera: install OBS Studio (" + where + "), "
             "start it once and click 'Start Virtual Camera', then stop it and close OBS; the device stays installed."
@@ -35,7 +36,13 @@ def how_to_get_a_virtual_camera(system: str | None = None) -> str:
 
 
 class VirtualCameraSink:
-    """`with VirtualCameraSink(1280, 720, 30) as cam: cam.send(rgba)`: composited over the background, sent as RGB or BGR."""
+    """`with VirtualCameraSink(1280, 720, 30) as cam: cam.send(rgba)`: composited over the background, sent as
+    RGB or BGR.
+
+    The live loop says when a frame repeats the last one (`timed`): it is sent again without compositing anew.
+    """
+
+    timed = True  # send() takes at= and repeat= (live/loop.py)
 
     def __init__(self, width: int, height: int, fps: float, *, background: Background = Background(),
                  pixel_format: str = "RGB", device: str | None = None, backend: str | None = None):
@@ -46,6 +53,7 @@ class VirtualCameraSink:
         self.device, self.backend = device, backend
         self._compose = Compositor((width, height), background)
         self._camera = None
+        self._last: np.ndarray | None = None  # the frame as last sent
 
     @property
     def name(self) -> str:
@@ -68,13 +76,16 @@ class VirtualCameraSink:
             raise UserError(f"no virtual camera could be opened ({detail}).\n{how_to_get_a_virtual_camera()}") from None
         return self
 
-    def send(self, rgba: np.ndarray) -> None:
+    def send(self, rgba: np.ndarray, at: float | None = None, repeat: bool = False) -> None:
         if self._camera is None:
             raise RuntimeError("VirtualCameraSink.send outside its `with` block")
-        rgb = self._compose(rgba)
-        self._camera.send(np.ascontiguousarray(rgb[..., ::-1]) if self.pixel_format == "BGR" else rgb)
+        if not repeat or self._last is None:
+            rgb = self._compose(rgba)
+            self._last = np.ascontiguousarray(rgb[..., ::-1]) if self.pixel_format == "BGR" else rgb
+        self._camera.send(self._last)
 
     def __exit__(self, *exc) -> None:
         if self._camera is not None:
             self._camera.close()
             self._camera = None
+            self._last = None
