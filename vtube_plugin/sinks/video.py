@@ -30,8 +30,9 @@ class _Format:
 FORMATS = {
     # crf 18: visually lossless for flat-shaded anime art at 512 px. Fragmented MP4 (as OBS records it) with a
     # fragment each second, flushed at once: a killed process still leaves a playable file of all but the
-    # last second, and the index at the start lets browsers play it at once.
-    ".mp4": _Format("mp4", ("libx264", "libopenh264"), ("aac",), {"crf": "18"},
+    # last second, and the index at the start lets browsers play it at once. No B-frames: frames then leave
+    # the encoder in the order they show, so each keeps the length its time gives it (bf=0).
+    ".mp4": _Format("mp4", ("libx264", "libopenh264"), ("aac",), {"crf": "18", "bf": "0"},
                     {"movflags": "+frag_keyframe+delay_moov+default_base_moof", "frag_duration": "1000000",
                      "flush_packets": "1"}),
     # VP9 in constant-quality mode (b=0 + crf); cpu-used 4 and row-mt keep it usable on two cores.
