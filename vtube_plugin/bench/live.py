@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import socket
 import threading
 import time
@@ -153,5 +154,7 @@ def live_benchmark(*, device: str = "cpu", precision: str = "fp32", character: s
     for value in (0.0, 0.5):  # the first frames pay for allocation and kernel choice; a stream pays it once
         renderer.render(Pose().replace(mouth_aaa=value, head_y=value))
     say(f"machine: {machine_line(device)}")
+    if hasattr(os, "getloadavg"):  # on a shared machine the other programs' load says how far to trust it
+        say("load average before the run: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + " (1, 5, 15 min)")
     say(f"renderer: device={device} precision={precision}")
     return run_live_benchmark(renderer=renderer, seconds=seconds, fps=fps, say=say)

@@ -250,12 +250,14 @@ class LiveLoop:
         self._sent = [0] * len(self.sinks)  # the number of the rendered frame each output got last
         newest = 0  # the newest rendered frame handed out
         with ExitStack() as stack:
+            # The worker first, so it is stopped last: on any stop the outputs and the recording are finished
+            # at once, not after the render in progress (it only reads the source and uses the renderer).
+            worker = stack.enter_context(RenderWorker(self._render_one, threaded=self.render_thread,
+                                                      limit=self.max_frames))
             stack.enter_context(self.source)  # type: ignore[arg-type]
             for sink in self.sinks:
                 stack.enter_context(sink)  # type: ignore[arg-type]
             recorder = stack.enter_context(PoseRecorder(self.record_poses)) if self.record_poses else None
-            worker = stack.enter_context(RenderWorker(self._render_one, threaded=self.render_thread,
-                                                      limit=self.max_frames))
             if self.console is not None and self.console.active:
                 self.status.message(HELP)
             try:

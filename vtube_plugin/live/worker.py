@@ -67,7 +67,8 @@ class RenderWorker:
             self._stopping = True
             self._changed.notify_all()
         if self._thread is not None:
-            self._thread.join(timeout=30.0)  # lets the render in progress end: it still holds the renderer
+            # Lets the render in progress end (it still holds the renderer); a hung one is left to the daemon.
+            self._thread.join(timeout=10.0)
             self._thread = None
 
     def request(self) -> None:
