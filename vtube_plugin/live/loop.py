@@ -122,6 +122,8 @@ class LiveLoop:
         render_thread: bool = True,
     ):
         self.source, self.mapper, self.renderer, self.sinks = source, mapper, renderer, list(sinks)
+        if not self.sinks:
+            raise ValueError("the live loop needs at least one output: it is paced by their frame rates")
         self.fps = fps
         self.tracked = TrackedPose(mapper, lost_after, ease_seconds)
         self.expressions = expressions
