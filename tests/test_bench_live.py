@@ -32,8 +32,9 @@ def test_the_live_benchmark_replays_tracking_through_the_pipeline():
 
     assert result["datagrams_sent"] >= 120  # about 60 a second for 3 s
     assert result["datagrams_received"] == result["datagrams_sent"] and result["dropped"] == 0
-    # every frame rendered went out, but for one still being rendered when the replay ended
-    assert result["rendered"] <= len(renderer.poses) <= result["rendered"] + 1
+    # every frame rendered went out, but for the last ones: one done but not yet handed over and one still
+    # being rendered when the replay ended
+    assert result["rendered"] <= len(renderer.poses) <= result["rendered"] + 2
     assert result["render_fps"] < 21  # 50 ms a frame at best
     assert result["output_fps"] > 18  # asked for 30; generous for a shared machine
     assert result["latency_p50_ms"] >= 50 and result["latency_p95_ms"] >= result["latency_p50_ms"]
