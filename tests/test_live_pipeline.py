@@ -223,3 +223,23 @@ def test_a_stop_request_ends_the_loop_with_its_reason():
     loop = loop_with(SlowRenderer(seconds=0.0), [sink])
     summary = loop.run()
     assert summary.stopped_by == "SIGTERM" and len(sink.frames) == 3
+
+
+def test_the_virtual_camera_gets_its_frame_rate_from_a_slow_renderer():
+    pyvirtualcam = pytest.importorskip("pyvirtualcam")
+    from test_virtualcam import RecordingBackend
+
+    from vtube_plugin.sinks.virtualcam import VirtualCameraSink
+
+    RecordingBackend.opened.clear()
+    pyvirtualcam.register_backend("vtube-live-test", RecordingBackend)
+    try:
+        camera = VirtualCameraSink(64, 64, FPS, backend="vtube-live-test")
+        summary = loop_with(SlowRenderer(), [camera], max_frames=8).run()
+    finally:
+        pyvirtualcam.camera.BACKENDS.pop("vtube-live-test", None)
+    (device,) = RecordingBackend.opened
+    assert device.closed and summary.frames == 8
+    assert len(device.frames) >= 2 * 8  # about 3 camera frames per render: the newest one repeated
+    distinct = [f for f, before in zip(device.frames, [None, *device.frames]) if before is None or (f != before).any()]
+    assert len(distinct) == 8  # each render shows up once, then repeats until the next
