@@ -1,6 +1,6 @@
 """Stopping by signal the way Ctrl+C stops: SIGTERM (kill, a service manager, shutdown), SIGHUP (the
-terminal was closed) and, on Windows, SIGBREAK (the console window was closed) end the stream cleanly,
-so a recording is finished and kept instead of lost.
+terminal was closed) and, on Windows, SIGBREAK (Ctrl+Break) end the stream cleanly, so a recording is
+finished and kept instead of lost.
 """
 
 from __future__ import annotations
