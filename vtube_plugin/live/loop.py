@@ -96,8 +96,9 @@ class LiveSummary:
 
 
 class LiveLoop:
-    """`max_frames` counts rendered frames (what --record-poses writes a line for and a video file holds as
-    distinct pictures), not the repeats the outputs get in between. `render_thread=False` renders on the
+    """`max_frames` counts rendered frames handed to the outputs (what --record-poses writes a line for and a
+    video file holds as distinct pictures), not the repeats the outputs get in between; one more may have
+    been rendered by the time the loop stops. `render_thread=False` renders on the
     loop's thread, one frame per output frame: deterministic, for tests on a simulated clock."""
 
     def __init__(
@@ -250,12 +251,12 @@ class LiveLoop:
         rates = [getattr(sink, "fps", None) or self.fps for sink in self.sinks]
         outputs = OutputClock(rates, start)
         self._sent = [0] * len(self.sinks)  # the number of the rendered frame each output got last
-        newest = 0  # the newest rendered frame handed out
+        newest = 0  # the number of the newest rendered frame handed out
+        last: Rendered | None = None  # that frame
         with ExitStack() as stack:
             # The worker first, so it is stopped last: on any stop the outputs and the recording are finished
             # at once, not after the render in progress (it only reads the source and uses the renderer).
-            worker = stack.enter_context(RenderWorker(self._render_one, threaded=self.render_thread,
-                                                      limit=self.max_frames))
+            worker = stack.enter_context(RenderWorker(self._render_one, threaded=self.render_thread))
             stack.enter_context(self.source)  # type: ignore[arg-type]
             for sink in self.sinks:
                 stack.enter_context(sink)  # type: ignore[arg-type]
@@ -278,9 +279,12 @@ class LiveLoop:
                         self._sleep(outputs.next_time() - now)
                         continue
                     due = outputs.due(now)
-                    worker.request()
-                    hold = HOLD / max(rates[i] for i in due)
-                    rendered = worker.wait_newer(newest, timeout=max(now + hold - self._clock(), 0.0))
+                    if self.max_frames is not None and frames >= self.max_frames:
+                        rendered = last  # the last one still goes to the outputs that have not had it
+                    else:
+                        worker.request()
+                        hold = HOLD / max(rates[i] for i in due)
+                        rendered = worker.wait_newer(newest, timeout=max(now + hold - self._clock(), 0.0))
                     if rendered is None:
                         continue  # nothing rendered yet: the outputs start with the first frame
                     sent_at = self._clock()
@@ -292,13 +296,16 @@ class LiveLoop:
                         last_output = sent_at
                         self.status.output_done(sent_at)
                     if rendered.number > newest:
-                        newest = frames = rendered.number
+                        # A frame finished while the next was already asked for can be overtaken before
+                        # its output time; only frames handed out count (and get a --record-poses line).
+                        newest, last, frames = rendered.number, rendered, frames + 1
                         self._handed_out(rendered, sent_at, recorder)
                     self.status.show(self._status_text(sent_at), sent_at)
                     if any(getattr(sink, "closed", False) for sink in self.sinks):
                         stopped_by = "window closed"
                         break
-                    if worker.finished and newest == self.max_frames and all(n == newest for n in self._sent):
+                    if self.max_frames is not None and frames >= self.max_frames and all(
+                            n == newest for n in self._sent):
                         break  # max_frames: the last one has reached every output
             except KeyboardInterrupt:
                 stopped_by = "Ctrl+C"

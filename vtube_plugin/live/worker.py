@@ -34,13 +34,12 @@ class RenderWorker:
     newer than `number` (or the newest there is at the timeout). `render_one(number)` does the work.
 
     `threaded=False` renders inside `request()` on the caller's thread: the same loop, step by step, for
-    tests on a simulated clock. `limit`: no more frames than this.
+    tests on a simulated clock.
     """
 
-    def __init__(self, render_one: Callable[[int], Rendered], *, threaded: bool = True, limit: int | None = None):
+    def __init__(self, render_one: Callable[[int], Rendered], *, threaded: bool = True):
         self._render_one = render_one
         self.threaded = threaded
-        self.limit = limit
         self.newest: Rendered | None = None
         self.busy = False
         self._count = 0
@@ -49,11 +48,6 @@ class RenderWorker:
         self._error: BaseException | None = None
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
-
-    @property
-    def finished(self) -> bool:
-        """True once `limit` frames have been rendered."""
-        return self.limit is not None and self._count >= self.limit
 
     def __enter__(self) -> RenderWorker:
         if self.threaded:
@@ -73,8 +67,6 @@ class RenderWorker:
 
     def request(self) -> None:
         self._raise_error()
-        if self.finished:
-            return
         if not self.threaded:
             self._publish(self._render_one(self._count + 1))
             return
@@ -107,7 +99,7 @@ class RenderWorker:
     def _run(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._stopping or (self._wanted and not self.finished))
+                self._changed.wait_for(lambda: self._stopping or self._wanted)
                 if self._stopping:
                     return
                 self._wanted = False
