@@ -53,11 +53,6 @@ class FileSink:
         self._thread.start()
         return self
 
-    @property
-    def written_to(self) -> Path | None:
-        """Where the recording is now: the partial name while it runs (None before the first frame)."""
-        return self._writer.partial_path if self._writer is not None else None
-
     def send(self, rgba: np.ndarray, at: float | None = None, repeat: bool = False) -> None:
         """`at`: when the frame shows, in seconds of time.monotonic() (or the loop's clock);
         `repeat`: the same picture as the last send."""
