@@ -285,8 +285,9 @@ class LiveLoop:
                         worker.request()
                         hold = HOLD / max(rates[i] for i in due)
                         rendered = worker.wait_newer(newest, timeout=max(now + hold - self._clock(), 0.0))
-                    if rendered is None:
-                        continue  # nothing rendered yet: the outputs start with the first frame
+                    if rendered is None:  # the outputs start with the first frame; the first render is slow
+                        self.status.show("waiting for the first frame from the renderer", self._clock())
+                        continue
                     sent_at = self._clock()
                     for i, at in due.items():
                         self._send(i, rendered, at)
