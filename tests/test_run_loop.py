@@ -242,7 +242,8 @@ def test_the_status_line_is_one_line_rewritten_in_place(tmp_path):
     text = out.getvalue()
     assert text.count("\n") == 1 and text.endswith("\n")  # one line, ended when the loop stops
     last = text.rstrip().split("\r")[-1]
-    assert "30.0 fps" in last and "render" in last and "tracking    0 ms" in last and re.search(r"scripted: \d+ received, 0 dropped", last)
+    assert "30.0 fps" in last and "render" in last and "tracking    0 ms" in last
+    assert re.search(r"scripted: \d+ received, 0 dropped", last)
 
 
 def test_a_file_output_gets_written(tmp_path):
