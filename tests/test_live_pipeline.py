@@ -260,3 +260,17 @@ def test_max_frames_counts_frames_handed_out_even_when_one_is_overtaken(tmp_path
     rows = poses.read_text(encoding="utf-8").splitlines()
     new = [rgba for _, rgba, repeat in sink.frames if not repeat]
     assert summary.frames == 5 and len(rows) == 5 and len(new) == 5  # one line and one picture per frame shown
+
+
+def test_each_output_keeps_its_own_frame_times_and_a_late_wake_up_skips_what_it_missed():
+    from vtube_plugin.live.pacing import OutputClock
+
+    clock = OutputClock([30.0, 10.0], start=0.0)
+    assert clock.due(0.0) == {0: 0.0, 1: 0.0}
+    assert clock.next_time() == pytest.approx(1 / 30)
+    assert clock.due(1 / 30) == {0: pytest.approx(1 / 30)}  # the 10 fps output is not due yet
+    assert clock.due(0.1) == {0: pytest.approx(3 / 30), 1: pytest.approx(0.1)}  # 2/30 was missed: skipped
+    assert clock.due(0.1) == {}  # nothing twice
+    late = clock.due(0.35)  # a long stall: each output shows its newest frame time, no burst to catch up
+    assert late == {0: pytest.approx(10 / 30), 1: pytest.approx(0.3)}
+    assert clock.next_time() == pytest.approx(11 / 30)
