@@ -103,7 +103,7 @@ def make_loop(clock, source, tmp_path, **options):
     options.setdefault("renderer", StandInRenderer())
     options.setdefault("sinks", [CollectingSink()])
     return LiveLoop(source=source, mapper=Mapper(load_profile("arkit")), fps=FPS, record_poses=tmp_path / "poses.jsonl",
-                    status_stream=io.StringIO(), clock=clock, sleep=clock.sleep, **options)
+                    status_stream=io.StringIO(), clock=clock, sleep=clock.sleep, render_thread=False, **options)
 
 
 def recorded(tmp_path):

@@ -160,3 +160,49 @@ def test_background_colours_a_user_can_type(text, colour):
 def test_a_colour_that_is_not_one():
     with pytest.raises(UserError, match="'greenish' is not a colour: use #rrggbb"):
         parse_colour("greenish")
+
+
+def test_frames_given_their_times_play_in_real_time(tmp_path):
+    path = tmp_path / "timed.mp4"
+    with VideoWriter(path, fps=30) as video:
+        for seconds in (0.0, 0.5, 1.2):  # three renders, slower than the frame rate and unevenly
+            video.write(_half_transparent(), seconds)
+        video.hold(2.0)  # the last one stays on screen until the stream stopped
+    container, frames = _decoded(path)
+    stream = container.streams.video[0]
+    assert len(frames) == 3  # each picture once, no copies
+    assert float(stream.duration * stream.time_base) == pytest.approx(2.0)
+    starts = [float(f.pts * f.time_base) for f in av.open(str(path)).decode(video=0)]
+    assert starts == pytest.approx([0.0, 0.5, 1.2], abs=1e-3)
+
+
+def test_while_recording_the_file_is_called_partial(tmp_path):
+    path = tmp_path / "take.mp4"
+    with VideoWriter(path, fps=30) as video:
+        video.write(_half_transparent())
+        assert video.partial_path == tmp_path / "take.partial.mp4" and video.partial_path.is_file()
+        assert not path.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["take.mp4"]
+
+
+def test_an_earlier_partial_recording_is_never_overwritten(tmp_path):
+    earlier = tmp_path / "take.partial.mp4"
+    earlier.write_bytes(b"what a crash left")
+    with VideoWriter(tmp_path / "take.mp4", fps=30) as video:
+        video.write(_half_transparent())
+        assert video.partial_path == tmp_path / "take.partial-2.mp4"
+    assert earlier.read_bytes() == b"what a crash left"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["take.mp4", "take.partial.mp4"]
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_a_live_recording_that_fails_is_kept_under_its_partial_name(tmp_path, suffix):
+    path = tmp_path / f"take{suffix}"
+    with pytest.raises(RuntimeError):
+        with VideoWriter(path, fps=30, live=True) as video:
+            for _ in range(4):
+                video.write(_half_transparent())
+            raise RuntimeError("renderer crashed")
+    assert [p.name for p in tmp_path.iterdir()] == [f"take.partial{suffix}"]
+    _, frames = _decoded(tmp_path / f"take.partial{suffix}")
+    assert len(frames) == 4

@@ -21,6 +21,11 @@ def add_parser(sub) -> None:
     p.add_argument("--encode", action="store_true",
                    help="instead: what each output (browser PNG, video file, virtual camera) costs per frame, "
                         "beside the render time (docs/performance.md)")
+    p.add_argument("--live", action="store_true",
+                   help="instead: replay a tracking stream over loopback UDP through the live pipeline and report "
+                        "render fps, output fps and latency (p50/p95)")
+    p.add_argument("--seconds", type=float, default=20.0, help="--live: seconds of tracking to replay (default: 20)")
+    p.add_argument("--fps", type=float, default=30.0, help="--live: output frame rate (default: 30)")
     p.set_defaults(run=run)
 
 
@@ -28,6 +33,14 @@ def run(args: argparse.Namespace) -> int:
     from vtube_plugin.bench.run import run_benchmark
     from vtube_plugin.errors import UserError
 
+    if args.live:
+        from vtube_plugin.bench.live import live_benchmark
+
+        if not args.seconds > 0 or not 0 < args.fps <= 240:
+            raise UserError("--seconds must be above 0 and --fps between 0 and 240")
+        live_benchmark(device=args.device, precision=args.precision, character=args.character,
+                       seconds=args.seconds, fps=args.fps)
+        return 0
     if args.frames < 1 or args.warmup < 0:
         raise UserError("--frames must be at least 1 and --warmup at least 0")
     if args.encode:

@@ -38,8 +38,9 @@ def add_parser(subparsers) -> None:
                      help="which virtual camera, e.g. /dev/video4 (default: the first one found)")
     live = p.add_argument_group("live")
     live.add_argument("--record-poses", metavar="FILE.jsonl", default=None,
-                      help="write one JSON line per rendered frame: time and the 45 pose values")
-    live.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+                      help="write one JSON line per rendered frame: time, the 45 pose values and latency_ms")
+    live.add_argument("--max-frames", type=int, default=None,
+                      help="stop after this many rendered frames (the outputs repeat the newest one in between)")
     live.add_argument("--lost-after", type=float, default=0.75,
                       help="seconds without tracking data before the pose eases back to neutral (default: 0.75)")
     live.add_argument("--no-calibration", action="store_true",
@@ -84,6 +85,11 @@ def run(args: argparse.Namespace) -> int:
         print(describe_devices())
         return 0
     summary = run_live(config_from_args(args))
-    print(f"stopped ({summary.stopped_by}) after {summary.frames} frames, {summary.fps:.1f} fps on average",
-          file=sys.stderr)
+    latency = summary.latency_ms(50)
+    latency_text = "" if latency is None else f", latency {latency:.0f}/{summary.latency_ms(95):.0f} ms (median/p95)"
+    try:
+        print(f"stopped ({summary.stopped_by}) after {summary.frames} frames, {summary.fps:.1f} fps on average "
+              f"(rendered; the outputs got {summary.output_fps:.1f} fps){latency_text}", file=sys.stderr)
+    except OSError:  # the terminal is gone (SIGHUP); the stream itself ended cleanly
+        pass
     return 0

@@ -1,16 +1,20 @@
-"""The run loop behind `vtube-plugin run`: each tick takes the newest tracking frame, renders one frame, sends it.
+"""The run loop behind `vtube-plugin run`: the newest tracking frame -> pose -> rendered frame -> every output,
+each output at its own frame rate whatever the render speed.
 
-Rendering runs on the calling (main) thread: sources receive in their own threads and keep only the newest
-frame, so a slow render drops stale frames instead of queueing them, and tracking never waits for the renderer.
-The window sink also needs the main thread on macOS.
+Rendering runs on its own worker thread (live/worker.py), always from the newest tracking; the loop's own
+(calling, main) thread paces the outputs and hands each the newest rendered frame when its frame time comes,
+repeating it while the renderer is slower than the output. So a virtual camera gets a steady 30 fps at 10
+renders a second, and a recording is real time. The window sink needs the main thread on macOS: sinks are
+only ever called from the loop's thread.
 """
 
 from __future__ import annotations
 
+import queue
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TextIO
 
@@ -18,14 +22,20 @@ import numpy as np
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.live.console import HELP, ConsoleCommands
-from vtube_plugin.live.pacing import Pacer
+from vtube_plugin.live.latency import LatencyWindow, percentile
+from vtube_plugin.live.pacing import OutputClock
 from vtube_plugin.live.recorder import PoseRecorder
 from vtube_plugin.live.status import StatusLine
 from vtube_plugin.live.tracking import TrackedPose
+from vtube_plugin.live.worker import Rendered, RenderWorker
 from vtube_plugin.mapping.calibration import Calibration, NeutralCapture
 from vtube_plugin.mapping.mapper import Mapper
 from vtube_plugin.pose import Pose
 from vtube_plugin.sources.frame import FaceFrame
+
+# How long, as a share of the output's frame period, an output waits for a frame being rendered before it
+# repeats the one it has: enough for a fast renderer's frame to go out at once, never a stall.
+HOLD = 0.5
 
 
 class Source(Protocol):
@@ -46,6 +56,10 @@ class Renderer(Protocol):
 
 
 class Sink(Protocol):
+    """An output. Optional: `fps` (its own frame rate; the loop's otherwise), `closed` (the user closed it),
+    `take_keys()` (keys typed into it), and `timed = True` for `send(rgba, at=, repeat=)`: the output clock's
+    time of the frame and whether it repeats the last one (a file records in real time with it)."""
+
     def __enter__(self): ...
     def __exit__(self, *exc): ...
     def send(self, rgba: np.ndarray) -> None: ...
@@ -60,16 +74,33 @@ class ExpressionLayer(Protocol):
 
 @dataclass
 class LiveSummary:
-    frames: int
+    frames: int  # rendered frames handed to the outputs
     seconds: float
-    stopped_by: str  # "max-frames", "Ctrl+C", "q", "window closed"
+    stopped_by: str  # "max-frames", "Ctrl+C", "q", "window closed", "SIGTERM", "SIGHUP"
+    output_frames: int = 0  # frames the first output got, repeats included
+    output_seconds: float = 0.0  # from the first output frame to the last
+    latencies: list[float] = field(default_factory=list)  # seconds, tracking arrival -> output, per frame
 
     @property
     def fps(self) -> float:
+        """Rendered frames per second."""
         return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def output_fps(self) -> float:
+        return (self.output_frames - 1) / self.output_seconds if self.output_seconds > 0 else 0.0
+
+    def latency_ms(self, q: float) -> float | None:
+        """The q-th percentile of the latency in milliseconds (None without tracking)."""
+        return percentile(self.latencies, q) * 1000.0 if self.latencies else None
 
 
 class LiveLoop:
+    """`max_frames` counts rendered frames handed to the outputs (what --record-poses writes a line for and a
+    video file holds as distinct pictures), not the repeats the outputs get in between; one more may have
+    been rendered by the time the loop stops. `render_thread=False` renders on the
+    loop's thread, one frame per output frame: deterministic, for tests on a simulated clock."""
+
     def __init__(
         self,
         *,
@@ -89,8 +120,11 @@ class LiveLoop:
         status_stream: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        render_thread: bool = True,
     ):
         self.source, self.mapper, self.renderer, self.sinks = source, mapper, renderer, list(sinks)
+        if not self.sinks:
+            raise ValueError("the live loop needs at least one output: it is paced by their frame rates")
         self.fps = fps
         self.tracked = TrackedPose(mapper, lost_after, ease_seconds)
         self.expressions = expressions
@@ -100,8 +134,16 @@ class LiveLoop:
         self.on_calibrated = on_calibrated
         self.console = console
         self.status = StatusLine(status_stream)
+        self.render_thread = render_thread
+        self.latency = LatencyWindow()
         self._clock, self._sleep = clock, sleep
         self._capture: NeutralCapture | None = None
+        self._for_worker: queue.SimpleQueue[str] = queue.SimpleQueue()  # c and r, applied before the next pose
+        self._stop_reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        """End the stream cleanly at the next frame time (a signal handler calls this: SIGTERM, SIGHUP)."""
+        self._stop_reason = reason
 
     # --- commands from the console or the preview window ---------------------------------------
     def _commands(self) -> list[str]:
@@ -118,16 +160,14 @@ class LiveLoop:
         self.status.message("calibrating: keep a relaxed face, looking straight ahead "
                             f"({self.calibration_frames} frames)")
 
-    def _handle(self, key: str) -> str | None:
-        if key == "q":
-            return "q"
+    def _apply(self, key: str) -> None:
+        """c and r change the pose, so they run on the render worker, between two frames."""
         if key == "c":
             self.calibrate()
         elif key == "r":
             self._capture = None  # also cancels a capture that is still waiting for tracking
             self.mapper.calibration = None
             self.status.message("calibration forgotten for this session")
-        return None
 
     def _capture_step(self, frame: FaceFrame | None) -> None:
         calibration = self._capture.add(frame)  # type: ignore[union-attr]
@@ -142,9 +182,34 @@ class LiveLoop:
             return
         self.status.message("calibrated" + (f": saved to {where}" if where else ""))
 
+    # --- the render worker's side ---------------------------------------------------------------
+    def _render_one(self, number: int) -> Rendered:
+        while True:
+            try:
+                self._apply(self._for_worker.get_nowait())
+            except queue.Empty:
+                break
+        now = self._clock()
+        frame = self.source.latest()
+        if self._capture is not None:
+            self._capture_step(frame)
+        pose = self.tracked(frame, now)
+        if self.expressions is not None:
+            pose = self.expressions.apply(pose, now)
+        began = self._clock()
+        rgba = self.renderer.render(pose)
+        seconds = self._clock() - began
+        tracking = self.tracked.tracking
+        arrived = frame.timestamp if tracking and frame is not None else None
+        return Rendered(number, rgba, pose, now, arrived, tracking, seconds)
+
     # --- the loop -----------------------------------------------------------------------------
-    def _status_text(self) -> str:
-        parts = [f"{self.status.fps:5.1f} fps", f"render {self.status.render_ms:4.0f} ms"]
+    def _status_text(self, now: float) -> str:
+        parts = [f"{self.status.fps:5.1f} fps",
+                 f"render {self.status.render_fps:4.1f}/s {self.status.render_ms:4.0f} ms"]
+        recent = self.latency.recent(now)
+        if recent is not None:
+            parts.append(f"latency {recent[0] * 1000:3.0f}/{recent[1] * 1000:3.0f} ms")
         age = self.tracked.age
         if self._capture is not None:
             parts.append(f"calibrating {len(self._capture.frames)}/{self._capture.count}")
@@ -165,11 +230,39 @@ class LiveLoop:
             parts.append(layers())
         return " | ".join(parts)
 
+    def _send(self, index: int, rendered: Rendered, at: float) -> None:
+        sink = self.sinks[index]
+        repeat = self._sent[index] == rendered.number
+        if getattr(sink, "timed", False):
+            sink.send(rendered.rgba, at=at, repeat=repeat)
+        else:
+            sink.send(rendered.rgba)
+        self._sent[index] = rendered.number
+
+    def _handed_out(self, rendered: Rendered, now: float, recorder: PoseRecorder | None) -> None:
+        """A rendered frame reached the outputs for the first time."""
+        latency = None if rendered.arrived is None else max(now - rendered.arrived, 0.0)
+        if latency is not None:
+            self.latency.add(now, latency)
+        if recorder is not None:
+            recorder.write(rendered.posed_at - self._start, rendered.pose, rendered.tracking, latency)
+        self.status.frame_done(now, rendered.render_seconds)
+
     def run(self) -> LiveSummary:
-        frames, stopped_by = 0, "max-frames"
-        pacer = Pacer(self.fps, self._clock, self._sleep)
-        start = self._clock()
+        self._stop_reason = None
+        self.latency = LatencyWindow()
+        frames, output_frames, first_output, last_output = 0, 0, None, None
+        stopped_by = "max-frames"
+        start = self._start = self._clock()
+        rates = [getattr(sink, "fps", None) or self.fps for sink in self.sinks]
+        outputs = OutputClock(rates, start)
+        self._sent = [0] * len(self.sinks)  # the number of the rendered frame each output got last
+        newest = 0  # the number of the newest rendered frame handed out
+        last: Rendered | None = None  # that frame
         with ExitStack() as stack:
+            # The worker first, so it is stopped last: on any stop the outputs and the recording are finished
+            # at once, not after the render in progress (it only reads the source and uses the renderer).
+            worker = stack.enter_context(RenderWorker(self._render_one, threaded=self.render_thread))
             stack.enter_context(self.source)  # type: ignore[arg-type]
             for sink in self.sinks:
                 stack.enter_context(sink)  # type: ignore[arg-type]
@@ -177,33 +270,54 @@ class LiveLoop:
             if self.console is not None and self.console.active:
                 self.status.message(HELP)
             try:
-                while self.max_frames is None or frames < self.max_frames:
-                    now = self._clock()
-                    if "q" in [self._handle(k) for k in self._commands()]:
+                while True:
+                    if self._stop_reason is not None:
+                        stopped_by = self._stop_reason
+                        break
+                    keys = self._commands()
+                    if "q" in keys:
                         stopped_by = "q"
                         break
-                    frame = self.source.latest()
-                    if self._capture is not None:
-                        self._capture_step(frame)
-                    pose = self.tracked(frame, now)
-                    if self.expressions is not None:
-                        pose = self.expressions.apply(pose, now)
-                    began = self._clock()
-                    rgba = self.renderer.render(pose)
-                    rendered = self._clock()
-                    for sink in self.sinks:
-                        sink.send(rgba)
-                    if recorder is not None:
-                        recorder.write(now - start, pose, self.tracked.tracking)
-                    frames += 1
-                    self.status.frame_done(rendered, rendered - began)
-                    self.status.show(self._status_text(), rendered)
+                    for key in keys:
+                        self._for_worker.put(key)
+                    now = self._clock()
+                    if outputs.next_time() > now:
+                        self._sleep(outputs.next_time() - now)
+                        continue
+                    due = outputs.due(now)
+                    if self.max_frames is not None and frames >= self.max_frames:
+                        rendered = last  # the last one still goes to the outputs that have not had it
+                    else:
+                        worker.request()
+                        hold = HOLD / max(rates[i] for i in due)
+                        rendered = worker.wait_newer(newest, timeout=max(now + hold - self._clock(), 0.0))
+                    if rendered is None:  # the outputs start with the first frame; the first render is slow
+                        self.status.show("waiting for the first frame from the renderer", self._clock())
+                        continue
+                    sent_at = self._clock()
+                    for i, at in due.items():
+                        self._send(i, rendered, at)
+                    if 0 in due:
+                        output_frames += 1
+                        first_output = sent_at if first_output is None else first_output
+                        last_output = sent_at
+                        self.status.output_done(sent_at)
+                    if rendered.number > newest:
+                        # A frame finished while the next was already asked for can be overtaken before
+                        # its output time; only frames handed out count (and get a --record-poses line).
+                        newest, last, frames = rendered.number, rendered, frames + 1
+                        self._handed_out(rendered, sent_at, recorder)
+                    self.status.show(self._status_text(sent_at), sent_at)
                     if any(getattr(sink, "closed", False) for sink in self.sinks):
                         stopped_by = "window closed"
                         break
-                    pacer.wait()
+                    if self.max_frames is not None and frames >= self.max_frames and all(
+                            n == newest for n in self._sent):
+                        break  # max_frames: the last one has reached every output
             except KeyboardInterrupt:
                 stopped_by = "Ctrl+C"
             finally:
                 self.status.finish()
-        return LiveSummary(frames, self._clock() - start, stopped_by)
+        output_seconds = last_output - first_output if first_output is not None else 0.0
+        return LiveSummary(frames, self._clock() - start, stopped_by, output_frames, output_seconds,
+                           list(self.latency.all))

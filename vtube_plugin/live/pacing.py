@@ -1,23 +1,40 @@
-"""Paces the loop to the output frame rate without bursts: a late frame is not made up for by rushing the next."""
+"""When each output's next frame is due: every output keeps its own frame rate on one clock, and a late
+wake-up skips the frame times it missed instead of sending a burst to catch up.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+import math
+from collections.abc import Sequence
+
+# Clocks add up periods in floating point; a wake-up a hair early still counts as on time.
+EARLY = 1e-6
 
 
-class Pacer:
-    def __init__(self, fps: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
-        self.period = 1.0 / fps
-        self._clock, self._sleep = clock, sleep
-        self._next: float | None = None
+class OutputClock:
+    """Output i shows frames at `start + n / rates[i]`, n = 0, 1, 2 ..."""
 
-    def wait(self) -> None:
-        """Sleep until the next frame is due (since the previous call)."""
-        now = self._clock()
-        self._next = (now if self._next is None else self._next) + self.period
-        if self._next <= now:  # rendering took longer than a frame: start again from now
-            self._next = now
-        else:
-            self._sleep(self._next - now)
+    def __init__(self, rates: Sequence[float], start: float):
+        if any(rate <= 0 for rate in rates):
+            raise ValueError(f"frame rates must be above 0, got {list(rates)}")
+        self.rates = list(rates)
+        self.start = start
+        self._next = [0] * len(self.rates)  # the next frame number of each output
+
+    def time_of(self, output: int, number: int) -> float:
+        return self.start + number / self.rates[output]
+
+    def next_time(self) -> float:
+        """When the first output is due next."""
+        return min(self.time_of(i, n) for i, n in enumerate(self._next))
+
+    def due(self, now: float) -> dict[int, float]:
+        """The outputs due at `now`, each with the time of the frame it shows now (the newest frame time
+        reached: frame times missed while late are skipped). They count as sent."""
+        due = {}
+        for i, n in enumerate(self._next):
+            if self.time_of(i, n) <= now + EARLY:
+                reached = max(n, math.floor((now - self.start) * self.rates[i] + EARLY))
+                due[i] = self.time_of(i, reached)
+                self._next[i] = reached + 1
+        return due

@@ -1,6 +1,7 @@
-"""--record-poses: one JSON line per rendered frame with its time and the 45 named pose values.
+"""--record-poses: one JSON line per rendered frame with its time, the 45 named pose values and its latency.
 
-Each line reads back with the pose file convention: `{"time": 0.033, "tracking": true, "pose": {...}}`.
+Each line reads back with the pose file convention:
+`{"time": 0.033, "tracking": true, "pose": {...}, "latency_ms": 41.2}` (latency_ms null without fresh tracking).
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ class PoseRecorder:
             raise UserError(f"cannot write the pose recording {self.path}: {exc}") from None
         return self
 
-    def write(self, time: float, pose: Pose, tracking: bool) -> None:
+    def write(self, time: float, pose: Pose, tracking: bool, latency: float | None = None) -> None:
+        """`latency`: seconds from the tracking frame's arrival to the rendered frame reaching the outputs."""
         values = {k: round(v, 5) for k, v in pose.to_dict().items()}
-        self._file.write(json.dumps({"time": round(time, 4), "tracking": tracking, "pose": values}) + "\n")
+        line = {"time": round(time, 4), "tracking": tracking, "pose": values,
+                "latency_ms": None if latency is None else round(latency * 1000.0, 2)}
+        self._file.write(json.dumps(line) + "\n")
         self._file.flush()  # each frame's line is on disk at once, so the file can be followed while the stream runs
 
     def __exit__(self, *exc) -> None:

@@ -99,7 +99,7 @@ def live_mapper(config: LiveConfig, profile, source):
 
 
 def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO | None = None):
-    """Stream until Ctrl+C, q, a closed window or max_frames; returns the LiveSummary."""
+    """Stream until Ctrl+C, q, SIGTERM/SIGHUP, a closed window or max_frames; returns the LiveSummary."""
     from vtube_plugin.character import load_character_or_sample
     from vtube_plugin.expressions.control import typed_lines
     from vtube_plugin.expressions.lip_sync import LipSyncLayer
@@ -107,6 +107,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
     from vtube_plugin.expressions.stack import LayerStack
     from vtube_plugin.live.console import ConsoleCommands
     from vtube_plugin.live.loop import LiveLoop
+    from vtube_plugin.live.signals import stop_on_signals
     from vtube_plugin.mapping.calibration import save_calibration
     from vtube_plugin.mapping.profile import load_profile
     from vtube_plugin.sinks.choose import make_sink, parse_output
@@ -176,6 +177,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
                 stack.enter_context(VmcSender(source.latest, host, port, config.send_vmc_rate, config.send_vmc_names))
                 print(f"sending what is tracked over VMC to {host}:{port}, up to {config.send_vmc_rate:g} frames a "
                       "second", file=sys.stderr)
+            stack.enter_context(stop_on_signals(loop.stop))  # SIGTERM, a closed terminal: stop as Ctrl+C does
             return loop.run()
     finally:
         layers.close()

@@ -1,10 +1,31 @@
-"""The one console status line (fps, render time, tracking latency), rewritten in place, never scrolled."""
+"""The one console status line (output fps, renders, latency, tracking), rewritten in place, never scrolled.
+
+Written from the loop's thread and, for messages such as "calibrated", from the render worker: one lock.
+"""
 
 from __future__ import annotations
 
 import sys
+import threading
 from collections import deque
 from typing import TextIO
+
+
+class Rate:
+    """Events per second over the last `keep` events."""
+
+    def __init__(self, keep: int = 120):
+        self._times: deque[float] = deque(maxlen=keep)
+
+    def add(self, now: float) -> None:
+        self._times.append(now)
+
+    @property
+    def per_second(self) -> float:
+        times = self._times
+        if len(times) < 2 or times[-1] <= times[0]:
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0])
 
 
 class StatusLine:
@@ -13,38 +34,55 @@ class StatusLine:
         self.interval = interval
         self._shown_at: float | None = None
         self._width = 0
-        self._frame_times: deque[float] = deque(maxlen=120)
+        self._renders = Rate()
+        self._outputs = Rate()
+        self._lock = threading.Lock()
         self.render_ms = 0.0
 
     def frame_done(self, now: float, render_seconds: float) -> None:
-        self._frame_times.append(now)
+        """A newly rendered frame went out."""
+        self._renders.add(now)
         ms = render_seconds * 1000.0
         self.render_ms = ms if self.render_ms == 0 else self.render_ms * 0.9 + ms * 0.1
 
+    def output_done(self, now: float) -> None:
+        """A frame (new or repeated) went to the outputs."""
+        self._outputs.add(now)
+
     @property
     def fps(self) -> float:
-        times = self._frame_times
-        if len(times) < 2 or times[-1] <= times[0]:
-            return 0.0
-        return (len(times) - 1) / (times[-1] - times[0])
+        """Frames per second the outputs get."""
+        return self._outputs.per_second
+
+    @property
+    def render_fps(self) -> float:
+        """Newly rendered frames per second."""
+        return self._renders.per_second
 
     def show(self, text: str, now: float) -> None:
         if self._shown_at is not None and now - self._shown_at < self.interval:
             return
-        self._shown_at = now
-        self.stream.write("\r" + text.ljust(self._width))
-        self.stream.flush()
-        self._width = len(text)
+        with self._lock:
+            self._shown_at = now
+            self._write("\r" + text.ljust(self._width))
+            self._width = len(text)
 
     def message(self, text: str) -> None:
         """A line of its own (calibrated, tracking lost...), above the status line."""
-        self.stream.write("\r" + " " * self._width + "\r" + text + "\n")
-        self.stream.flush()
-        self._width = 0
-        self._shown_at = None
+        with self._lock:
+            self._write("\r" + " " * self._width + "\r" + text + "\n")
+            self._width = 0
+            self._shown_at = None
 
     def finish(self) -> None:
-        if self._width:
-            self.stream.write("\n")
+        with self._lock:
+            if self._width:
+                self._write("\n")
+                self._width = 0
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
             self.stream.flush()
-            self._width = 0
+        except (OSError, ValueError):  # a closed terminal (SIGHUP) must not end the stream or lose the recording
+            pass

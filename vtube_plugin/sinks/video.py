@@ -1,11 +1,10 @@
 """The video-file sink: rendered frames go into an MP4 (H.264) or WebM (VP9) file over a background colour,
-optionally with a sound track; the file appears under its name only once it is complete.
+optionally with a sound track; the file carries its name only once complete, `NAME.partial.mp4` until then.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -29,12 +28,22 @@ class _Format:
 
 
 FORMATS = {
-    # crf 18: visually lossless for flat-shaded anime art at 512 px; faststart lets browsers play at once
-    ".mp4": _Format("mp4", ("libx264", "libopenh264"), ("aac",), {"crf": "18"}, {"movflags": "+faststart"}),
-    # VP9 in constant-quality mode (b=0 + crf); cpu-used 4 and row-mt keep it usable on two cores
+    # crf 18: visually lossless for flat-shaded anime art at 512 px. Fragmented MP4 (as OBS records it) with a
+    # fragment each second, flushed at once: a killed process still leaves a playable file of all but the
+    # last second, and the index at the start lets browsers play it at once. No B-frames: frames then leave
+    # the encoder in the order they show, so each keeps the length its time gives it (bf=0).
+    ".mp4": _Format("mp4", ("libx264", "libopenh264"), ("aac",), {"crf": "18", "bf": "0"},
+                    {"movflags": "+frag_keyframe+delay_moov+default_base_moof", "frag_duration": "1000000",
+                     "flush_packets": "1"}),
+    # VP9 in constant-quality mode (b=0 + crf); cpu-used 4 and row-mt keep it usable on two cores.
+    # Matroska is readable when cut off anywhere; one cluster a second keeps what a crash loses short.
     ".webm": _Format("webm", ("libvpx-vp9",), ("libopus", "libvorbis"),
-                     {"crf": "32", "b": "0", "deadline": "good", "cpu-used": "4", "row-mt": "1"}),
+                     {"crf": "32", "b": "0", "deadline": "good", "cpu-used": "4", "row-mt": "1"},
+                     {"cluster_time_limit": "1000", "flush_packets": "1"}),
 }
+# Live recordings: no frames held back inside the encoder (x264 lookahead and B-frames, VP9's alt-ref lag),
+# so what was streamed is on disk within a second, not 40 frames later.
+LIVE_VIDEO_OPTIONS = {"libx264": {"tune": "zerolatency"}, "libvpx-vp9": {"lag-in-frames": "0"}}
 
 
 def _first_encoder(names: tuple[str, ...], what: str) -> str:
@@ -48,17 +57,28 @@ def _first_encoder(names: tuple[str, ...], what: str) -> str:
                     "reinstall PyAV from PyPI (`pip install --force-reinstall av`), whose wheels include them.")
 
 
+def partial_name(path: Path) -> Path:
+    """`take.mp4` -> `take.partial.mp4`: what a recording is called until it is finished."""
+    return path.with_name(f"{path.stem}.partial{path.suffix}")
+
+
 class VideoWriter:
     """Write frames to `path` (.mp4 or .webm) at `fps`, RGBA frames over `background`.
 
-    Use as a context manager. The file is written under a hidden temporary name in the same folder and
-    renamed when the writer closes cleanly; on an error it is removed. Ctrl-C (KeyboardInterrupt) counts
-    as "stop recording": what was written so far is kept. Audio from `audio` (any file FFmpeg reads with
-    a sound track) is re-encoded into the file and cut at the video's length.
+    Use as a context manager. The file is written as `NAME.partial.mp4` in the same folder (never over an
+    earlier partial file) and renamed when the writer closes cleanly; Ctrl-C (KeyboardInterrupt) counts as
+    "stop recording": what was written so far is kept. On an error it is removed, unless `live`: a live
+    recording is then finished and kept under its partial name, and a killed process leaves that file too,
+    playable up to its last second. Audio from `audio` (any file FFmpeg reads with a sound track) is
+    re-encoded into the file and cut at the video's length.
+
+    Frames are one frame period apart, unless `write` is given each frame's time: then each frame shows
+    from its own time to the next one's (`hold` extends the newest), so the video runs in real time
+    however unevenly the frames came.
     """
 
     def __init__(self, path: str | Path, fps: float = 30, background: Background = Background(VIDEO_GREY),
-                 audio: str | Path | None = None):
+                 audio: str | Path | None = None, *, live: bool = False):
         self.path = Path(path).expanduser()
         suffix = self.path.suffix.lower()
         if suffix not in FORMATS:
@@ -72,11 +92,16 @@ class VideoWriter:
         self.fps = Fraction(fps).limit_denominator(1001)
         self.background = background
         self._compose = Compositor(None, background)  # frames keep their size: the first one's is the video's
+        self.live = live
         self.frames_written = 0
+        self.partial_path: Path | None = None  # where the file is while being written (None before a frame)
         self._audio: Path | None = None
         self._container = None
         self._stream = None
-        self._tmp: Path | None = None
+        self._pending: tuple[av.VideoFrame, int] | None = None  # the newest frame, encoded once its length is known
+        self._next_pts = 0  # in frame periods
+        self._end_pts = 0  # where the newest frame ends
+        self._durations: dict[int, int] = {}  # pts -> frame periods, for packets still inside the encoder
         if audio is not None:
             self.add_audio(audio)
 
@@ -101,52 +126,110 @@ class VideoWriter:
     def __exit__(self, kind, error, traceback) -> None:
         if kind is None or issubclass(kind, KeyboardInterrupt):
             self.close()
+        elif self.live and self._container is not None:
+            self._finish_partial()
         else:
             self._discard()
 
-    def write(self, frame: np.ndarray) -> None:
-        """Append one frame: uint8 (height, width, 3) RGB or (height, width, 4) RGBA with straight alpha."""
+    def write(self, frame: np.ndarray, time: float | None = None) -> None:
+        """Append one frame: uint8 (height, width, 3) RGB or (height, width, 4) RGBA with straight alpha.
+        `time`: seconds from the start of the video at which it shows (None: one period after the last)."""
         rgb = self._compose(frame)
         height, width = rgb.shape[:2]
         if self._container is None:
             self._open(width, height)
         elif (width, height) != (self._stream.width, self._stream.height):
             raise ValueError(f"frame is {width}x{height}, but this video is {self._stream.width}x{self._stream.height}")
-        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        picture.pts = self.frames_written
-        self._container.mux(self._stream.encode(picture))
+        pts = self._next_pts if time is None else max(self._next_pts, round(time * self.fps))
+        self._encode_pending(pts)
+        self._pending = (av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24"), pts)
+        self._next_pts = self._end_pts = pts + 1
         self.frames_written += 1
+
+    def hold(self, time: float) -> None:
+        """The newest frame stays on screen until `time` (seconds from the start): a repeated frame costs
+        no encoding, yet the video lasts as long as the stream did."""
+        self._end_pts = max(self._end_pts, round(time * self.fps))
+        self._next_pts = max(self._next_pts, self._end_pts)
+
+    @property
+    def duration(self) -> float:
+        """Seconds of video so far."""
+        return float(Fraction(self._end_pts) / self.fps)
 
     def close(self) -> None:
         """Finish the file and give it its name. Without any frame there is no video: nothing is kept."""
         if self._container is None:
             raise UserError(f"no frames were rendered, so {self.path} was not written.")
         try:
-            self._container.mux(self._stream.encode())
-            if self._audio is not None:
-                self._mux_audio(Fraction(self.frames_written) / self.fps)
-            self._container.close()
+            self._finish()
         except BaseException:
             self._discard()
             raise
+        self.partial_path.chmod(0o644)
+        os.replace(self.partial_path, self.path)
+
+    def _finish(self) -> None:
+        self._encode_pending(self._end_pts)
+        for packet in self._stream.encode():
+            self._mux_video(packet)
+        if self._audio is not None:
+            self._mux_audio(Fraction(self._end_pts) / self.fps)
+        self._container.close()
         self._container = None
-        self._tmp.chmod(0o644)  # mkstemp made it private; a finished video is an ordinary file
-        os.replace(self._tmp, self.path)
+
+    def _finish_partial(self) -> None:
+        """After an error in a live recording: close the file properly, under its partial name."""
+        try:
+            self._finish()
+        except Exception:
+            self._container = None  # what the last fragments hold stays readable
+
+    def _encode_pending(self, until_pts: int) -> None:
+        """Encode the frame waiting for its length: it lasts until `until_pts`."""
+        if self._pending is None:
+            return
+        picture, pts = self._pending
+        self._pending = None
+        picture.pts = pts
+        self._durations[pts] = max(until_pts - pts, 1)
+        for packet in self._stream.encode(picture):
+            self._mux_video(packet)
+
+    def _mux_video(self, packet: av.Packet) -> None:
+        # The muxer takes a frame's length from its packet; the encoder does not carry it over.
+        packet.duration = self._durations.pop(packet.pts, 1)
+        self._container.mux(packet)
+
+    def _reserve_partial_path(self) -> Path:
+        """`take.partial.mp4`, or `take.partial-2.mp4`... when an earlier recording left one behind."""
+        first = partial_name(self.path)
+        for n in range(1, 1000):
+            candidate = first if n == 1 else first.with_name(f"{self.path.stem}.partial-{n}{self.path.suffix}")
+            try:
+                os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            except FileExistsError:
+                continue
+            except OSError as err:
+                raise UserError(f"cannot write {self.path} ({err.strerror or err}).") from None
+            return candidate
+        raise UserError(f"cannot write {self.path}: 999 partial recordings of it are in {self.path.parent}; "
+                        "move them away.")
 
     def _open(self, width: int, height: int) -> None:
         if width % 2 or height % 2:
             raise ValueError(f"frame is {width}x{height}; 4:2:0 video needs an even width and height")
-        fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=".part")
-        os.close(fd)
-        self._tmp = Path(name)
+        self.partial_path = self._reserve_partial_path()
         try:
-            self._container = av.open(name, "w", format=self._format.container,
+            self._container = av.open(str(self.partial_path), "w", format=self._format.container,
                                       options=self._format.container_options)
         except (OSError, av.FFmpegError) as err:
-            self._tmp.unlink(missing_ok=True)
+            self.partial_path.unlink(missing_ok=True)
             raise UserError(f"cannot write {self.path} ({err}).") from None
-        self._stream = self._container.add_stream(self._video_encoder, rate=self.fps,
-                                                  options=self._format.video_options)
+        options = dict(self._format.video_options)
+        if self.live:
+            options.update(LIVE_VIDEO_OPTIONS.get(self._video_encoder, {}))
+        self._stream = self._container.add_stream(self._video_encoder, rate=self.fps, options=options)
         self._stream.width, self._stream.height, self._stream.pix_fmt = width, height, "yuv420p"
         if self._audio is not None:
             self._audio_stream = self._container.add_stream(self._audio_encoder, rate=AUDIO_RATE, layout="stereo")
@@ -177,8 +260,8 @@ class VideoWriter:
             except Exception:
                 pass  # already failing; the temporary file goes either way
             self._container = None
-        if self._tmp is not None:
-            self._tmp.unlink(missing_ok=True)
+        if self.partial_path is not None:
+            self.partial_path.unlink(missing_ok=True)
 
 
 def _first_samples(chunk: av.AudioFrame, count: int) -> av.AudioFrame | None:

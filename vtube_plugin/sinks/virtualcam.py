@@ -36,8 +36,13 @@ def how_to_get_a_virtual_camera(system: str | None = None) -> str:
 
 
 class VirtualCameraSink:
-    """`with VirtualCameraSink(1280, 720, 30) as cam: cam.send(rgba)`: composited over the background, sent as RGB
-    or BGR."""
+    """`with VirtualCameraSink(1280, 720, 30) as cam: cam.send(rgba)`: composited over the background, sent as
+    RGB or BGR.
+
+    The live loop says when a frame repeats the last one (`timed`): it is sent again without compositing anew.
+    """
+
+    timed = True  # send() takes at= and repeat= (live/loop.py)
 
     def __init__(self, width: int, height: int, fps: float, *, background: Background = Background(),
                  pixel_format: str = "RGB", device: str | None = None, backend: str | None = None):
@@ -48,6 +53,7 @@ class VirtualCameraSink:
         self.device, self.backend = device, backend
         self._compose = Compositor((width, height), background)
         self._camera = None
+        self._last: np.ndarray | None = None  # the frame as last sent
 
     @property
     def name(self) -> str:
@@ -70,13 +76,16 @@ class VirtualCameraSink:
             raise UserError(f"no virtual camera could be opened ({detail}).\n{how_to_get_a_virtual_camera()}") from None
         return self
 
-    def send(self, rgba: np.ndarray) -> None:
+    def send(self, rgba: np.ndarray, at: float | None = None, repeat: bool = False) -> None:
         if self._camera is None:
             raise RuntimeError("VirtualCameraSink.send outside its `with` block")
-        rgb = self._compose(rgba)
-        self._camera.send(np.ascontiguousarray(rgb[..., ::-1]) if self.pixel_format == "BGR" else rgb)
+        if not repeat or self._last is None:
+            rgb = self._compose(rgba)
+            self._last = np.ascontiguousarray(rgb[..., ::-1]) if self.pixel_format == "BGR" else rgb
+        self._camera.send(self._last)
 
     def __exit__(self, *exc) -> None:
         if self._camera is not None:
             self._camera.close()
             self._camera = None
+            self._last = None

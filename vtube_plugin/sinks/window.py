@@ -28,7 +28,12 @@ def display_problem(system: str | None = None, env: dict | None = None) -> str |
 
 
 class WindowSink:
-    """`with WindowSink((512, 512)) as win: win.send(rgba)`; `win.closed` turns true when the user closes it."""
+    """`with WindowSink((512, 512)) as win: win.send(rgba)`; `win.closed` turns true when the user closes it.
+
+    A frame the live loop marks as a repeat (`timed`) is not drawn again; the window still answers its events.
+    """
+
+    timed = True  # send() takes at= and repeat= (live/loop.py)
 
     def __init__(self, size: tuple[int, int], *, background: Background = Background(), title: str = "vtube-plugin"):
         self.size = size
@@ -59,14 +64,15 @@ class WindowSink:
         self._pygame = pygame
         return self
 
-    def send(self, rgba: np.ndarray) -> None:
+    def send(self, rgba: np.ndarray, at: float | None = None, repeat: bool = False) -> None:
         pygame = self._pygame
         if pygame is None:
             raise RuntimeError("WindowSink.send outside its `with` block")
-        rgb = self._compose(rgba)
-        surface = pygame.image.frombuffer(rgb.tobytes(), self.size, "RGB")
-        self._screen.blit(surface, (0, 0))
-        pygame.display.flip()
+        if not repeat:
+            rgb = self._compose(rgba)
+            surface = pygame.image.frombuffer(rgb.tobytes(), self.size, "RGB")
+            self._screen.blit(surface, (0, 0))
+            pygame.display.flip()
         # Reading events also keeps the window responsive (the OS marks it hung otherwise).
         for event in pygame.event.get():
             if event.type == pygame.QUIT:

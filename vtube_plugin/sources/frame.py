@@ -20,7 +20,9 @@ class FaceFrame:
     head: tuple[float, float, float] | None = None  # (pitch, yaw, roll) degrees
     left_eye: tuple[float, float] | None = None  # (pitch, yaw) degrees of the person's left eye
     right_eye: tuple[float, float] | None = None
-    timestamp: float = field(default_factory=time.monotonic)  # time.monotonic() when received
+    # time.monotonic() when the datagram or camera picture it came from arrived (before face detection): the
+    # live loop's latency runs from here to the rendered frame reaching the outputs
+    timestamp: float = field(default_factory=time.monotonic)
     source: str = ""
 
     def weight(self, name: str, default: float = 0.0) -> float:

@@ -223,6 +223,7 @@ class WebcamSource(Source):
                 self._stopping.wait(0.05)
                 continue
             failures = 0
+            arrived = time.monotonic()  # latency counts the face detection too
             try:
                 frame = tracker.track(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             except Exception as err:  # one bad picture must not end tracking
@@ -232,6 +233,7 @@ class WebcamSource(Source):
                 if frame is None:
                     self._drop("no face in the picture")
                 else:
+                    frame.timestamp = arrived
                     self._publish(frame)
             self._received()
             if self.is_file:  # a file plays at its own frame rate, like a camera would deliver it

@@ -1,0 +1,160 @@
+"""`vtube-plugin bench --live`: what a streamer gets live, measured on the real pipeline.
+
+A replayed phone streams iFacialMocap datagrams (60 a second, every pose group moving) over loopback UDP into
+the real source, through the mapper and the render worker, to a virtual camera stand-in at the output frame
+rate; reported: renders per second, output frames per second and the latency from each datagram's arrival
+to its rendered frame reaching the output (median and 95th percentile).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import socket
+import threading
+import time
+
+import numpy as np
+
+from vtube_plugin.sinks.compose import Background, Compositor
+
+PHONE_RATE = 60.0  # datagrams a second, what iFacialMocap sends
+
+
+def face_datagram(t: float) -> bytes:
+    """What the phone sends at `t` seconds: talking, blinking, looking around (every pose group moves)."""
+    jaw = 50 + 45 * math.sin(2 * math.pi * 0.9 * t)
+    blink = 100 if (t % 3.0) < 0.15 else 5
+    smile = 40 + 40 * math.sin(2 * math.pi * 0.23 * t)
+    brow = 30 + 30 * math.sin(2 * math.pi * 0.4 * t)
+    pairs = {"jawOpen": jaw, "eyeBlink_L": blink, "eyeBlink_R": blink, "mouthSmile_L": smile,
+             "mouthSmile_R": smile, "browInnerUp": brow, "mouthFunnel": 20 + 20 * math.cos(2 * math.pi * 0.5 * t)}
+    head = (8 * math.sin(2 * math.pi * 0.3 * t), 20 * math.sin(2 * math.pi * 0.2 * t),
+            6 * math.sin(2 * math.pi * 0.35 * t))
+    eyes = (5 * math.sin(2 * math.pi * 0.7 * t), 10 * math.sin(2 * math.pi * 0.5 * t), 0.0)
+    text = "|".join(f"{name}&{value:.0f}" for name, value in pairs.items())
+    text += "|=head#{:.2f},{:.2f},{:.2f},0,0,0".format(*head)
+    text += "|rightEye#{:.2f},{:.2f},{:.2f}|leftEye#{:.2f},{:.2f},{:.2f}".format(*eyes, *eyes)
+    return text.encode("utf-8")
+
+
+class ReplayedPhone:
+    """A phone on loopback: waits for the source's start request (as iFacialMocap does), then streams
+    `seconds` of datagrams to the address it came from."""
+
+    def __init__(self, seconds: float, rate: float = PHONE_RATE):
+        self.seconds, self.rate = seconds, rate
+        self.sent = 0
+        self.done = threading.Event()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.settimeout(60.0)
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._run, name="replayed-phone", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            _, source = self._sock.recvfrom(1024)  # the start request; its sender is the source's socket
+        except OSError:
+            self.done.set()
+            return
+        began = time.monotonic()
+        while (t := time.monotonic() - began) < self.seconds:
+            self._sock.sendto(face_datagram(t), source)
+            self.sent += 1
+            time.sleep(max(0.0, began + self.sent / self.rate - time.monotonic()))
+        self.done.set()
+
+    def close(self) -> None:
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+
+class CameraStandIn:
+    """Does what the virtual camera sink does with a frame (composite it over the background at the output
+    size) and hands it to no device: none exists on a benchmark machine."""
+
+    timed = True
+
+    def __init__(self, size: tuple[int, int], fps: float):
+        self.fps = fps
+        self._compose = Compositor(size, Background())
+        self._last = None
+
+    def __enter__(self) -> CameraStandIn:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def send(self, rgba: np.ndarray, at: float | None = None, repeat: bool = False) -> None:
+        if not repeat or self._last is None:
+            self._last = self._compose(rgba)
+
+
+def run_live_benchmark(*, renderer, seconds: float = 20.0, fps: float = 30.0, size: tuple[int, int] | None = None,
+                       say=print) -> dict:
+    """Replay `seconds` of tracking through the live pipeline with `renderer` (character already set)."""
+    from vtube_plugin.live.loop import LiveLoop
+    from vtube_plugin.mapping.mapper import Mapper
+    from vtube_plugin.mapping.profile import load_profile
+    from vtube_plugin.sources.ifacialmocap import IFacialMocapSource
+
+    phone = ReplayedPhone(seconds)
+    source = IFacialMocapSource(phone="127.0.0.1", phone_port=phone.port, host="127.0.0.1", port=0)
+    size = size or (renderer.size, renderer.size)
+    loop = LiveLoop(source=source, mapper=Mapper(load_profile("arkit")), renderer=renderer,
+                    sinks=[CameraStandIn(size, fps)], fps=fps, status_stream=io.StringIO())
+
+    def stop_after_the_replay() -> None:
+        phone.done.wait()
+        loop.stop("end of the replay")
+
+    phone.start()
+    stopper = threading.Thread(target=stop_after_the_replay, daemon=True)
+    stopper.start()
+    try:
+        summary = loop.run()
+    finally:
+        phone.done.set()
+        phone.close()
+        stopper.join(timeout=5)
+    stats = source.stats.snapshot()
+    result = {
+        "seconds": seconds, "fps_asked": fps, "render_fps": summary.fps, "output_fps": summary.output_fps,
+        "latency_p50_ms": summary.latency_ms(50), "latency_p95_ms": summary.latency_ms(95),
+        "render_ms": loop.status.render_ms, "datagrams_sent": phone.sent, "datagrams_received": stats["packets"],
+        "dropped": stats["dropped"], "rendered": summary.frames, "output_frames": summary.output_frames,
+    }
+    p50, p95 = result["latency_p50_ms"], result["latency_p95_ms"]
+    say(f"live: {seconds:g} s of iFacialMocap at {PHONE_RATE:g} datagrams/s over loopback UDP -> source -> mapper -> "
+        f"render worker -> virtual camera stand-in at {fps:g} fps, {size[0]}x{size[1]}")
+    say(f"{'render fps':>11s} {'output fps':>11s} {'render ms':>10s} {'latency p50':>12s} {'latency p95':>12s} "
+        f"{'datagrams':>10s}")
+    latency = (f"{p50:9.0f} ms {p95:9.0f} ms" if p50 is not None else f"{'-':>12s} {'-':>12s}")
+    say(f"{result['render_fps']:11.1f} {result['output_fps']:11.1f} {result['render_ms']:10.0f} {latency} "
+        f"{stats['packets']:5d}/{phone.sent:<4d}")
+    return result
+
+
+def live_benchmark(*, device: str = "cpu", precision: str = "fp32", character: str | None = None,
+                   seconds: float = 20.0, fps: float = 30.0, say=print) -> dict:
+    """`bench --live`: the renderer as `run` loads it, warmed up, then `run_live_benchmark`."""
+    from vtube_plugin.bench.run import machine_line
+    from vtube_plugin.character import load_character_or_sample
+    from vtube_plugin.pose import Pose
+    from vtube_plugin.render.settings import RenderSettings
+
+    renderer = RenderSettings(device=device, precision=precision).load()
+    renderer.set_character(load_character_or_sample(character, renderer.size))
+    for value in (0.0, 0.5):  # the first frames pay for allocation and kernel choice; a stream pays it once
+        renderer.render(Pose().replace(mouth_aaa=value, head_y=value))
+    say(f"machine: {machine_line(device)}")
+    if hasattr(os, "getloadavg"):  # on a shared machine the other programs' load says how far to trust it
+        say("load average before the run: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + " (1, 5, 15 min)")
+    say(f"renderer: device={device} precision={precision}")
+    return run_live_benchmark(renderer=renderer, seconds=seconds, fps=fps, say=say)
