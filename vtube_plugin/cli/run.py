@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
     add_source_options(p)
     out = p.add_argument_group("output")
     out.add_argument("--output", action="append", metavar="OUT", default=None,
-                     help=f"{OUTPUT_HELP} (default: virtualcam)")
+                     help=f"{OUTPUT_HELP} (default: browser, the transparent page for OBS's Browser Source)")
     out.add_argument("--size", metavar="WxH", default=None,
                      help="output size; the square frame is letterboxed into it (default: the renderer's, 512x512)")
     out.add_argument("--fps", type=float, default=30.0, help="output frame rate (default: 30)")
@@ -66,7 +66,7 @@ def config_from_args(args: argparse.Namespace):
 
     return LiveConfig(
         source=args.source, source_options=source_options(args), profile=args.profile, character=args.character,
-        outputs=tuple(args.output or ["virtualcam"]), size=parse_size(args.size) if args.size else None,
+        outputs=tuple(args.output or ["browser"]), size=parse_size(args.size) if args.size else None,
         fps=args.fps, background=args.background, pixel_format=args.pixel_format,
         virtualcam_device=args.virtualcam_device, record_poses=args.record_poses, max_frames=args.max_frames,
         lost_after=args.lost_after, use_calibration=not args.no_calibration, send_vmc=args.send_vmc,

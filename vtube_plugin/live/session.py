@@ -22,7 +22,7 @@ class LiveConfig:
     source_options: dict[str, object] = field(default_factory=dict)
     profile: str | None = None  # a bundled or user profile name, or a .toml path; None: the source's own default
     character: str | None = None  # None: the sample character from `models fetch`
-    outputs: tuple[str, ...] = ("virtualcam",)  # what --output takes (sinks.choose)
+    outputs: tuple[str, ...] = ("browser",)  # what --output takes (sinks.choose); the page keeps alpha on every OS
     size: tuple[int, int] | None = None  # None: the renderer's own square frame
     fps: float = 30.0
     background: str = "#00ff00"  # a colour or an image file, behind transparent pixels
