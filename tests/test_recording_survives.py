@@ -63,7 +63,14 @@ def test_sigterm_finishes_the_recording_like_ctrl_c(tmp_path, tha3_weights_dir):
 def test_a_killed_stream_leaves_a_playable_partial_recording(tmp_path, tha3_weights_dir):
     video = tmp_path / "take.mp4"
     with start_recording(tmp_path, video) as run:
-        wait_for_frames(run, tmp_path / "take.partial.mp4", 3.5)
+        partial = tmp_path / "take.partial.mp4"
+        wait_for_frames(run, partial, 3.5)
+        # A fragment is flushed once a second of video is complete; on a busy CPU that takes more renders than
+        # 3.5 s allow, so wait for the first one on disk (a moof box) before pulling the plug.
+        deadline = time.monotonic() + 120
+        while b"moof" not in partial.read_bytes():
+            assert run.running and time.monotonic() < deadline, run.output
+            time.sleep(0.2)
         run.process.kill()  # SIGKILL: nothing of ours runs any more
         run.process.wait(timeout=30)
 
