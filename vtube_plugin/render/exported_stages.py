@@ -77,7 +77,7 @@ class OpenVINOStages(ExportedStages):
 
     def run_stage(self, stage: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
         request = self._requests[stage]
-        request.infer(inputs)
+        request.infer(inputs, share_inputs=True)  # no copy: the arrays stay untouched while it runs
         # Views of the request's own buffers: valid until this stage runs again, which is exactly as long
         # as the Renderer's cache keeps them (the final frame is copied in run_from).
         return [request.get_output_tensor(i).data for i in range(len(STAGE_IO[stage][1]))]

@@ -19,7 +19,13 @@ from torch import Tensor
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import EYEBROW_SLICE, FACE_SLICE, Pose
 from vtube_plugin.render.convert import rgba_to_tensor, tensor_to_rgba
-from vtube_plugin.render.engine import PRECISIONS, choose_engine, describe_plan, stage_precisions
+from vtube_plugin.render.engine import (
+    PRECISIONS,
+    choose_engine,
+    cpu_has_native_bf16,
+    describe_plan,
+    stage_precisions,
+)
 
 CHARACTER_SIZE = 512  # the app loads every character at this size, framed by docs/character-images.md
 # The stages in order; each reruns when anything before it reran or its pose slice changed.
@@ -62,6 +68,9 @@ def build_stages(network: torch.nn.Module, model: str, weights_dir: str | Path |
     plan = stage_precisions(choice.engine, precision, device.type)
     if engine == "auto" or precision == "auto":
         say(f"{choice.reason}; precision {describe_plan(plan)}")
+    if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16(choice.engine):
+        say("note: this CPU has no native bf16, so bf16 is emulated and far slower than fp32 here; "
+            "--precision auto picks what is fastest")
     if choice.engine == "torch":
         if device.type == "cuda" and os.environ.get("VTUBE_PLUGIN_CUDA_GRAPHS", "1") != "0":
             from vtube_plugin.render.cuda_graphs import CudaGraphStages
