@@ -171,7 +171,7 @@ def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[
     image_path = Path(character) if character else sample_character()
     renderers: dict[str, Renderer] = {}
     for engine, precision in engines or default_engines(device):
-        renderer = Renderer.load(device=device, engine=engine, precision=precision, say=lambda _text: None)
+        renderer = Renderer.load(device=device, engine=engine, precision=precision)
         label = f"{renderer.engine} {plan_label(renderer.stage_precisions)}"
         if label in renderers:  # e.g. auto is fp32 on a CPU without bf16: time it once
             continue

@@ -117,6 +117,8 @@ class CudaGraphStages(TorchStages):
                 print(f"CUDA graphs unavailable ({exc}); rendering eagerly", file=sys.stderr, flush=True)
                 self.__class__ = _EagerCuda
                 return self.run_from(first, values)
+        # The previous frame's copy to the host must finish before the replay overwrites its buffer.
+        torch.cuda.current_stream(self.device).wait_event(self._copied)
         graph.replay()
         self._ready = True
         # The 8-bit frame goes to pinned host memory on its own stream; rgba() waits only for that copy.
