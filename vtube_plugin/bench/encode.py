@@ -49,7 +49,7 @@ def _video_ms(suffix: str, frames: list[np.ndarray]) -> float:
         return (time.perf_counter() - start) * 1000 / VIDEO_FRAMES
 
 
-def run_encode_benchmark(*, frames: int, warmup: int, device: str, precision: str, character: Path | None,
+def run_encode_benchmark(*, frames: int, warmup: int, device: str, engine: str, precision: str, character: Path | None,
                          say=print) -> dict[str, dict]:
     from vtube_plugin.bench.run import head_only_sequence, machine_line
     from vtube_plugin.character import load_character
@@ -59,7 +59,7 @@ def run_encode_benchmark(*, frames: int, warmup: int, device: str, precision: st
     from vtube_plugin.sinks.browser import encode_png
     from vtube_plugin.sinks.compose import Background, Compositor
 
-    renderer = Renderer.load(device=device, precision=precision)
+    renderer = Renderer.load(device=device, engine=engine, precision=precision)
     renderer.set_character(load_character(Path(character) if character else sample_character(), renderer.size))
     rendered, render_ms = [], []
     for i, pose in enumerate(head_only_sequence(frames + warmup)):
@@ -86,7 +86,7 @@ def run_encode_benchmark(*, frames: int, warmup: int, device: str, precision: st
     render = statistics.median(render_ms)
     say(f"machine: {machine_line(device)}")
     say(f"frames: {len(rendered)} rendered {size[0]}x{size[1]} frames (only the head moves), render median "
-        f"{render:.1f} ms on {device} {precision}; video: {VIDEO_FRAMES} frames written per file")
+        f"{render:.1f} ms on {device} {engine} {precision}; video: {VIDEO_FRAMES} frames written per file")
     say("")
     say(f"{'output':36s} {'ms/frame':>9s} {'% of render':>12s} {'KB/frame':>9s}")
     for name, row in rows.items():

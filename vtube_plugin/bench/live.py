@@ -141,7 +141,7 @@ def run_live_benchmark(*, renderer, seconds: float = 20.0, fps: float = 30.0, si
     return result
 
 
-def live_benchmark(*, device: str = "cpu", precision: str = "fp32", character: str | None = None,
+def live_benchmark(*, device: str = "cpu", engine: str = "auto", precision: str = "auto", character: str | None = None,
                    seconds: float = 20.0, fps: float = 30.0, say=print) -> dict:
     """`bench --live`: the renderer as `run` loads it, warmed up, then `run_live_benchmark`."""
     from vtube_plugin.bench.run import machine_line
@@ -149,12 +149,12 @@ def live_benchmark(*, device: str = "cpu", precision: str = "fp32", character: s
     from vtube_plugin.pose import Pose
     from vtube_plugin.render.settings import RenderSettings
 
-    renderer = RenderSettings(device=device, precision=precision).load()
+    renderer = RenderSettings(device=device, engine=engine, precision=precision).load()
     renderer.set_character(load_character_or_sample(character, renderer.size))
     for value in (0.0, 0.5):  # the first frames pay for allocation and kernel choice; a stream pays it once
         renderer.render(Pose().replace(mouth_aaa=value, head_y=value))
     say(f"machine: {machine_line(device)}")
     if hasattr(os, "getloadavg"):  # on a shared machine the other programs' load says how far to trust it
         say("load average before the run: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + " (1, 5, 15 min)")
-    say(f"renderer: device={device} precision={precision}")
+    say(f"renderer: device={device} engine={engine} precision={precision}")
     return run_live_benchmark(renderer=renderer, seconds=seconds, fps=fps, say=say)

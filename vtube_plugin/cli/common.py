@@ -1,4 +1,4 @@
-"""Options shared by every command that renders: which model, its weights, the device and precision."""
+"""Options shared by every command that renders: which model, its weights, the device, the engine and precision."""
 
 from __future__ import annotations
 
@@ -13,14 +13,20 @@ def add_renderer_options(parser: argparse.ArgumentParser) -> None:
                        help="folder with the model's .pt files (default: the cache `vtube-plugin models fetch` fills; "
                             "required for tha2)")
     group.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
-    group.add_argument("--precision", choices=["fp32", "fp16", "bf16"], default="fp32",
-                       help="fp32 everywhere; fp16 on CUDA; bf16 autocast on CPU (default: fp32)")
+    group.add_argument("--engine", choices=["auto", "torch", "openvino", "onnxruntime"], default="auto",
+                       help="what runs the network: auto picks OpenVINO on a CPU and torch on CUDA, among what is "
+                            "installed, and says why (default: auto; docs/engines.md)")
+    group.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto",
+                       help="auto: the fastest precision per stage that stays >= 45 dB (bf16 for the big stages "
+                            "where the CPU has it, fp16 on CUDA); fp32: accurate everywhere; bf16 (CPU); fp16 "
+                            "(CUDA) (default: auto)")
 
 
 def render_settings_from_args(args: argparse.Namespace):
     from vtube_plugin.render.settings import RenderSettings
 
-    return RenderSettings(model=args.model, weights=args.weights, device=args.device, precision=args.precision)
+    return RenderSettings(model=args.model, weights=args.weights, device=args.device, precision=args.precision,
+                          engine=args.engine)
 
 
 def renderer_from_args(args: argparse.Namespace):

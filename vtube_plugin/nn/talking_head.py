@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeVar
 
+import torch
 from torch import Tensor, nn
 
 from vtube_plugin.nn.checkpoint import load_checkpoint
@@ -20,6 +21,17 @@ Box = tuple[int, int, int]  # (top, left, size) of a square region of the charac
 def crop(image: Tensor, box: Box) -> Tensor:
     top, left, size = box
     return image[:, :, top:top + size, left:left + size]
+
+
+def paste(image: Tensor, patch: Tensor, top: int, left: int) -> Tensor:
+    """A new image: `image` with the square `patch` laid over it at (top, left).
+
+    Built with concatenation, not a clone and an in-place copy: an exported (traced) graph of the in-place
+    version came out empty. The numbers are the same (plain copies).
+    """
+    size = patch.shape[-1]
+    row = torch.cat([image[:, :, top:top + size, :left], patch, image[:, :, top:top + size, left + size:]], dim=3)
+    return torch.cat([image[:, :, :top], row, image[:, :, top + size:]], dim=2)
 
 
 class TalkingHeadNetwork(nn.Module):
@@ -56,13 +68,10 @@ class TalkingHeadNetwork(nn.Module):
 
     def morph_face(self, image: Tensor, eyebrows: Tensor, pose: Tensor) -> Tensor:
         """-> the whole image with the morphed face pasted in."""
-        face_crop = crop(image, self.face_box).clone()
-        inner = (self.eyebrow_box[0] - self.face_box[0], self.eyebrow_box[1] - self.face_box[1], self.eyebrow_box[2])
-        crop(face_crop, inner).copy_(eyebrows)
+        face_crop = paste(crop(image, self.face_box), eyebrows,
+                          self.eyebrow_box[0] - self.face_box[0], self.eyebrow_box[1] - self.face_box[1])
         face = self.face_morpher(face_crop, pose[:, FACE_SLICE])
-        full = image.clone()
-        crop(full, self.face_box).copy_(face)
-        return full
+        return paste(image, face, self.face_box[0], self.face_box[1])
 
     def rotate(self, face_morphed: Tensor, pose: Tensor) -> tuple[Tensor, Tensor]:
         raise NotImplementedError

@@ -37,7 +37,12 @@ class Poser:
 
 
 def load_poser(model: str = "tha3", weights_dir: str | Path | None = None, device: str = "cpu",
-               precision: str = "fp32") -> Poser:
+               precision: str = "fp32", engine: str = "torch") -> Poser:
     """A ready poser: THA3 (512x512, 45 values; weights from `vtube-plugin models fetch` unless given)
-    or THA2 (256x256, 42 values; `weights_dir` required)."""
-    return Poser(Renderer.load(model=model, weights_dir=weights_dir, device=device, precision=precision))
+    or THA2 (256x256, 42 values; `weights_dir` required).
+
+    engine: torch (default: exact fp32, as before), auto, openvino or onnxruntime; precision: fp32, auto,
+    bf16 or fp16 (docs/engines.md). The tensors in and out are the same on every engine.
+    """
+    return Poser(Renderer.load(model=model, weights_dir=weights_dir, device=device, precision=precision,
+                               engine=engine))

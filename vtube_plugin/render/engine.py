@@ -1,0 +1,111 @@
+"""Which engine runs the network (torch, OpenVINO, ONNX Runtime), at which precision per stage, and why.
+
+`choose_engine` resolves `--engine auto` among what is installed; `stage_precisions` turns `--precision`
+into one precision per stage for that engine (docs/engines.md has the table).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from vtube_plugin.errors import UserError
+
+ENGINES = ("auto", "torch", "openvino", "onnxruntime")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+FRAME_STAGES = ("morph_eyebrows", "morph_face", "rotate", "edit")
+# Measured on CPUs with native bf16 (docs/performance.md): bf16 pays only for the stages at 256 and 512
+# pixels; the small 128/192 px morphers are faster in fp32. Every plan stays >= 45 dB against fp32.
+BF16_STAGES = ("rotate", "edit")
+
+INSTALL = {
+    "openvino": "pip install openvino",
+    "onnxruntime": 'pip install "vtube-plugin[onnxruntime]" (CPU), "vtube-plugin[directml]" (Windows GPUs), '
+                   '"vtube-plugin[onnxruntime-gpu]" (NVIDIA)',
+}
+LABELS = {"torch": "PyTorch", "openvino": "OpenVINO", "onnxruntime": "ONNX Runtime"}
+
+
+def installed(engine: str) -> bool:
+    if engine == "torch":
+        return True
+    module = {"openvino": "openvino", "onnxruntime": "onnxruntime"}[engine]
+    return importlib.util.find_spec(module) is not None
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    engine: str
+    reason: str  # one line for the user: what was chosen and why
+
+
+def choose_engine(requested: str, device_type: str, model: str) -> EngineChoice:
+    """The engine to use; a UserError when a named one cannot run here."""
+    if requested not in ENGINES:
+        raise UserError(f"unknown engine '{requested}': choose one of {', '.join(ENGINES)}")
+    if requested == "auto":
+        if model != "tha3":
+            return EngineChoice("torch", f"engine: torch (auto: {model} runs on torch; the exported engines are "
+                                         "THA3's)")
+        if device_type == "cuda":
+            return EngineChoice("torch", "engine: torch (auto: a CUDA device; torch runs it in fp16 with CUDA graphs)")
+        for engine in ("openvino", "onnxruntime"):
+            if installed(engine):
+                why = "the fastest CPU engine" if engine == "openvino" else "OpenVINO is not installed"
+                return EngineChoice(engine, f"engine: {engine} (auto: CPU, {why}; --engine torch for the plain path)")
+        return EngineChoice("torch", "engine: torch (auto: neither OpenVINO nor ONNX Runtime is installed; "
+                                     "`pip install openvino` makes the CPU several times faster)")
+    if requested != "torch":
+        if not installed(requested):
+            raise UserError(f"--engine {requested}: {LABELS[requested]} is not installed. Install it with "
+                            f"`{INSTALL[requested]}`, or use --engine auto")
+        if model != "tha3":
+            raise UserError(f"--engine {requested} runs THA3 only; {model} runs with --engine torch")
+        if requested == "openvino" and device_type != "cpu":
+            raise UserError("--engine openvino runs on the CPU: use --device cpu (or --engine torch for CUDA)")
+    return EngineChoice(requested, f"engine: {requested}")
+
+
+def cpu_has_native_bf16(engine: str) -> bool:
+    """True where bf16 runs in hardware (AVX-512 BF16 or AMX); elsewhere it is emulated and slower than fp32."""
+    if engine == "openvino":
+        import openvino as ov
+
+        return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def stage_precisions(engine: str, precision: str, device_type: str) -> dict[str, str]:
+    """--precision -> {stage: fp32|bf16|fp16} for the four per-frame stages (decompose runs once, in fp32
+    on the CPU, or in the network's own precision on CUDA)."""
+    if precision not in PRECISIONS:
+        raise UserError(f"unknown precision '{precision}': choose one of {', '.join(PRECISIONS)}")
+    cuda = device_type == "cuda"
+    if precision == "fp16" and not (cuda and engine == "torch"):
+        if engine == "torch":
+            raise UserError("fp16 needs a CUDA device; on the CPU use --precision bf16 (or fp32)")
+        raise UserError(f"--engine {engine} runs fp32 graphs (OpenVINO can add bf16); fp16 is for --engine torch "
+                        "on CUDA. Use --precision auto or fp32")
+    if engine == "onnxruntime" and precision == "bf16":
+        raise UserError("--engine onnxruntime runs the fp32 graphs: use --precision fp32 (or auto), or --engine "
+                        "openvino for bf16")
+    if precision == "auto":
+        if cuda:
+            return dict.fromkeys(FRAME_STAGES, "fp16")
+        if engine == "onnxruntime" or not cpu_has_native_bf16(engine):
+            return dict.fromkeys(FRAME_STAGES, "fp32")
+        return {stage: "bf16" if stage in BF16_STAGES else "fp32" for stage in FRAME_STAGES}
+    return dict.fromkeys(FRAME_STAGES, precision)
+
+
+def describe_plan(plan: dict[str, str]) -> str:
+    """'fp32' when uniform, else 'morph_eyebrows fp32, ..., edit bf16'."""
+    values = set(plan.values())
+    if len(values) == 1:
+        return values.pop()
+    return ", ".join(f"{stage} {p}" for stage, p in plan.items())
