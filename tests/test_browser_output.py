@@ -135,16 +135,27 @@ def test_viewers_are_bounded_and_a_freed_place_can_be_taken_again():
             time.sleep(0.05)
 
 
+def noisy_picture(seed: int, size: int = 384) -> np.ndarray:
+    """picture(seed) in a field of noise: about half a megabyte of PNG, so a viewer that does not read fills the
+    socket's buffers after a few frames (tiny frames would all fit in them and prove nothing)."""
+    frame = np.random.default_rng(seed).integers(0, 256, (size, size, 4), dtype=np.uint8)
+    frame[:64, :64] = picture(seed)
+    return frame
+
+
 def test_a_slow_viewer_gets_the_newest_frame_not_a_queue():
-    with BrowserSink((64, 64), port=0) as sink, \
-            websockets_client.connect(f"ws://127.0.0.1:{sink.port}/stream", open_timeout=10) as viewer:
+    # max_queue=1: the client library stops reading the socket while one message waits, as a stalled page does
+    with BrowserSink((384, 384), port=0) as sink, \
+            websockets_client.connect(f"ws://127.0.0.1:{sink.port}/stream", open_timeout=10, max_queue=1,
+                                      max_size=None) as viewer:
         deadline = time.monotonic() + 10
         while sink._viewers < 1 and time.monotonic() < deadline:
             time.sleep(0.02)
-        sink.send(picture(0))
+        sink.send(noisy_picture(0))
         first = viewer.recv(timeout=10)  # the viewer now sits still while 200 frames are rendered
         for seed in range(1, 201):
-            sink.send(picture(seed))
+            sink.send(noisy_picture(seed))
+            time.sleep(0.002)  # a renderer far faster than any real one, still slower than a bare loop
         time.sleep(0.5)
         received = [first]
         while True:

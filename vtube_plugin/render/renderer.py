@@ -80,17 +80,16 @@ def build_stages(network: torch.nn.Module, model: str, weights_dir: str | Path |
 
         return TorchStages(network, device, plan)
     from vtube_plugin.models.store import require_tha3_weights
-    from vtube_plugin.render import exported_stages
     from vtube_plugin.render.engine import LABELS
     from vtube_plugin.render.export import ensure_exported
+    from vtube_plugin.render.exported_stages import OnnxRuntimeStages, OpenVINOStages, onnxruntime_providers
 
     network = network.float().cpu()
     folder = ensure_exported(network, require_tha3_weights(weights_dir), engine_label=LABELS[choice.engine], say=say)
     threads = torch.get_num_threads()
     if choice.engine == "openvino":
-        return exported_stages.OpenVINOStages(network, folder, plan, threads)
-    return exported_stages.OnnxRuntimeStages(network, folder, plan, threads,
-                                             exported_stages.onnxruntime_providers(device.type))
+        return OpenVINOStages(network, folder, plan, threads)
+    return OnnxRuntimeStages(network, folder, plan, threads, onnxruntime_providers(device.type))
 
 
 def load_network(model: str, weights_dir: str | Path | None):
