@@ -45,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
     if save_dir.exists() and not save_dir.is_dir():
         raise UserError(f"--save-dir {save_dir} is a file, not a folder")
     extra = Path(args.character).expanduser() if args.character else None
+    if extra is not None:
+        from vtube_plugin.character import load_character
+        from vtube_plugin.render.renderer import CHARACTER_SIZE
+
+        load_character(extra, CHARACTER_SIZE)  # a picture we cannot use is said now, not after the slow model load
 
     renderer = renderer_from_args(args)
     shelf = CharacterShelf(renderer.size, store.sample_images_dir(), extra)
