@@ -1,11 +1,14 @@
-"""The one check for every port a user types (sources, --port, --control-port, OBS): a whole number 1-65535.
+"""What every listener shares: the one check for every port a user types (sources, --port, --control-port,
+OBS: a whole number 1-65535) and a bound on the connections a threaded TCP server serves at once.
 
-Without it a typo such as 99999 silently listened elsewhere (the OS keeps the low 16 bits), and -1 blamed the address.
+Without the check a typo such as 99999 silently listened elsewhere (the OS keeps the low 16 bits), and -1 blamed
+the address.
 """
 
 from __future__ import annotations
 
 import argparse
+import threading
 
 HIGHEST = 65535
 
@@ -41,3 +44,31 @@ def port_type(zero: str | None = None):
         return check_port(text, zero=zero)
 
     return port
+
+
+class BoundedConnections:
+    """Mix in before a socketserver Threading*Server: at most `max_connections` requests are served at once, and
+    one more is hung up on at once instead of getting a thread of its own (half-sent requests held a thread
+    each, without end)."""
+
+    max_connections = 8
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._slots = threading.BoundedSemaphore(self.max_connections)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # full: hang up at once rather than start one more thread
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()

@@ -24,6 +24,7 @@ from typing import TextIO
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.expressions.layer import ACTIONS, ExpressionLayer
+from vtube_plugin.ports import BoundedConnections
 
 DEFAULT_PORT = 41455
 MAX_LINE = 1024  # bytes; the longest real command is an expression name and an action
@@ -113,7 +114,8 @@ class _Handler(socketserver.StreamRequestHandler):
                 self._answer(execute(self.server.layer, line))
 
 
-class _Server(socketserver.ThreadingTCPServer):
+class _Server(BoundedConnections, socketserver.ThreadingTCPServer):
+    max_connections = MAX_CONNECTIONS
     allow_reuse_address = True
     daemon_threads = True
     request_queue_size = 16  # the listen backlog; more connections than MAX_CONNECTIONS are hung up on anyway
@@ -122,24 +124,7 @@ class _Server(socketserver.ThreadingTCPServer):
         self.layer = layer
         self.idle_seconds = idle_seconds
         self.secret = secrets.token_hex(16)
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, _Handler)
-
-    def process_request(self, request, client_address) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)  # full: hang up at once rather than queue a thread
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request, client_address) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
 
 
 class ControlServer:

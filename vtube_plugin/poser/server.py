@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.expressions.layer import load_presets
+from vtube_plugin.ports import BoundedConnections
 from vtube_plugin.pose import GROUPS, PARAMETERS, THA2_SIZE, THA3_SIZE, Pose
 from vtube_plugin.poser.characters import CharacterShelf
 from vtube_plugin.poser.presets import describe, with_expression
@@ -338,7 +339,8 @@ def _json_object(body: bytes) -> dict:
     return value
 
 
-class _HTTPServer(ThreadingHTTPServer):
+class _HTTPServer(BoundedConnections, ThreadingHTTPServer):
+    max_connections = MAX_CONNECTIONS
     daemon_threads = True
     request_queue_size = 64  # the listen backlog: a page opening many connections at once waits, not retries
 
@@ -346,24 +348,7 @@ class _HTTPServer(ThreadingHTTPServer):
         self.app = app
         self.token = secrets.token_urlsafe(24)
         self.request_seconds = request_seconds
-        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, _Handler)
-
-    def process_request(self, request, client_address) -> None:
-        if not self._slots.acquire(blocking=False):
-            self.shutdown_request(request)  # full: hang up at once instead of starting one more thread
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def process_request_thread(self, request, client_address) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
 
 
 class PoserServer:
