@@ -23,7 +23,7 @@ from vtube_plugin.ports import check_port, port_type
 from vtube_plugin.sources.base import Malformed
 from vtube_plugin.sources.frame import FaceFrame
 from vtube_plugin.sources.names import ARKIT_NAMES, normalise_name
-from vtube_plugin.sources.udp import LISTEN_PORT, UdpSource
+from vtube_plugin.sources.udp import LISTEN_PORT, UdpSource, text_of
 
 PORT = 49983
 START_STRING = "iFacialMocap_sahuasouryya9218sauhuiayeta91555dy3719"
@@ -154,11 +154,7 @@ class IFacialMocapSource(UdpSource):
             self._send_start()
 
     def _handle(self, data: bytes, sender: tuple) -> None:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise Malformed("not UTF-8 text") from None
-        frame = parse_datagram(text)
+        frame = parse_datagram(text_of(data))
         frame.timestamp = time.monotonic()
         self._last_heard = frame.timestamp
         self._publish(frame)

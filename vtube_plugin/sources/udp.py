@@ -87,6 +87,14 @@ def open_udp_socket(host: str, port: int, what: str) -> socket.socket:
     return sock
 
 
+def text_of(data: bytes) -> str:
+    """A datagram of a text protocol (iFacialMocap, VTube Studio) as text; Malformed when it is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Malformed("not UTF-8 text") from None
+
+
 class UdpSource(Source):
     """A source fed by UDP datagrams. Subclasses implement `_handle(data, sender)`."""
 

@@ -30,7 +30,7 @@ from vtube_plugin.errors import UserError
 from vtube_plugin.sources.base import Malformed
 from vtube_plugin.sources.frame import FaceFrame
 from vtube_plugin.sources.names import ARKIT_NAMES, normalise_name
-from vtube_plugin.sources.udp import UdpSource
+from vtube_plugin.sources.udp import UdpSource, text_of
 
 PHONE_PORT = 21412  # where the app listens for requests (shown in the app)
 PORT = 21413  # where we ask it to send (any free port; the phone sends to the one named in the request)
@@ -161,11 +161,7 @@ class VTubeStudioSource(UdpSource):
             self._request()
 
     def _handle(self, data: bytes, sender: tuple) -> None:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise Malformed("not UTF-8 text") from None
-        frame = parse_datagram(text)
+        frame = parse_datagram(text_of(data))
         if frame is None:
             self.faceless += 1
             return
