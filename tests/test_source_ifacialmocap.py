@@ -19,14 +19,6 @@ V1_SAMPLE = ("mouthSmile_L-12|eyeBlink_L-3|jawOpen-40|eyeBlink_R-95|"
              "=head#-21.4,-6.0,-4.9,-0.02,0.00,-0.01|rightEye#3.1,-4.0,0.0|")
 
 
-@pytest.fixture
-def phone():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(10)
-    yield sock
-    sock.close()
-
 
 def start_source(phone: socket.socket, **options) -> IFacialMocapSource:
     options.setdefault("resend_after", 60.0)

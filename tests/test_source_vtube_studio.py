@@ -18,15 +18,6 @@ from vtube_plugin.sources import open_source
 from vtube_plugin.sources.vtube_studio import VTubeStudioSource
 
 
-@pytest.fixture
-def phone():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(10)
-    yield sock
-    sock.close()
-
-
 def start_source(phone: socket.socket, **options) -> VTubeStudioSource:
     options.setdefault("resend_every", 5.0)
     options.setdefault("request_seconds", 10.0)
