@@ -53,6 +53,34 @@ def upsample_block(in_ch: int, out_ch: int, *, separable: bool, act: str) -> nn.
                          nn.InstanceNorm2d(out_ch, affine=True), activation(act))
 
 
+# Nearest 2x upsampling and then a 3x3 depthwise conv is one 4x4 stride-2 depthwise transposed conv whose taps are
+# sums of the 3x3 taps (output row 2i reads input rows i-1 and i, row 2i+1 rows i and i+1; the same for columns):
+# the same numbers, without writing out the upsampled map, four times the input. Row k of this matrix says which
+# 3x3 taps add up to tap k of the 4x4 kernel.
+_NEAREST_UP_TAPS = ((0.0, 0.0, 1.0), (0.0, 1.0, 1.0), (1.0, 1.0, 0.0), (1.0, 0.0, 0.0))
+
+
+def upsampled_depthwise(x: Tensor, weight: Tensor) -> Tensor:
+    """= F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), weight, padding=1, groups=channels) for a
+    (channels, 1, 3, 3) depthwise weight."""
+    taps = weight.new_tensor(_NEAREST_UP_TAPS)
+    kernel = torch.einsum("ya,cab,xb->cyx", taps, weight[:, 0], taps).unsqueeze(1)
+    return F.conv_transpose2d(x, kernel, stride=2, padding=1, groups=x.shape[1])
+
+
+def upsample_then(block: nn.Sequential, x: Tensor, skip: Tensor | None = None) -> Tensor:
+    """`block(cat([nearest 2x upsample of x, skip]))` for a separable conv block (depthwise 3x3, pointwise,
+    norm, activation): the upsampling folded into the depthwise conv, and the concatenation into two pointwise
+    convs that add up, so neither the upsampled map nor the joined one is ever built."""
+    depthwise, pointwise, norm, act = block
+    n = x.shape[1]
+    y = F.conv2d(upsampled_depthwise(x, depthwise.weight[:n]), pointwise.weight[:, :n])
+    if skip is not None:
+        y = y + F.conv2d(F.conv2d(skip, depthwise.weight[n:], padding=1, groups=skip.shape[1]),
+                         pointwise.weight[:, n:])
+    return act(norm(y))
+
+
 class ResidualBlock(nn.Module):
     """x + (conv, norm, act, conv, norm)(x)."""
 

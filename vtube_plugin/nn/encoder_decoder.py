@@ -14,7 +14,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from vtube_plugin.nn.blocks import NamedResidualBlock, ResidualBlock, conv_block, downsample_block, upsample_block
+from vtube_plugin.nn.blocks import (
+    NamedResidualBlock,
+    ResidualBlock,
+    conv_block,
+    downsample_block,
+    upsample_block,
+    upsample_then,
+)
 
 
 def _down_channels(start_ch: int, image_size: int, bottleneck_size: int, max_ch: int) -> list[int]:
@@ -124,6 +131,7 @@ class ResizeEncoderDecoder(nn.Module):
         self.downsample_blocks = nn.ModuleList(_down_path(in_ch, channels, 7, separable, act))
         self.bottleneck_blocks = nn.ModuleList(
             [ResidualBlock(channels[-1], separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
+        self.separable = separable
         self.upsample_blocks = nn.ModuleList(
             nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv_block(a, b, separable=separable, act=act))
             for a, b in zip(channels[:0:-1], channels[-2::-1]))
@@ -134,7 +142,7 @@ class ResizeEncoderDecoder(nn.Module):
         for block in self.bottleneck_blocks:
             x = block(x)
         for block in self.upsample_blocks:
-            x = block(x)
+            x = upsample_then(block[1], x) if self.separable else block(x)
         return x
 
 
@@ -146,6 +154,7 @@ class ResizeUNet(nn.Module):
         self.downsample_blocks = nn.ModuleList(_down_path(in_ch, channels, 3, separable, act))
         self.bottleneck_blocks = nn.ModuleList(
             [ResidualBlock(channels[-1], separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
+        self.separable = separable
         self.upsample_blocks = nn.ModuleList(conv_block(a + b, b, separable=separable, act=act)
                                              for a, b in zip(channels[:0:-1], channels[-2::-1]))
 
@@ -157,6 +166,8 @@ class ResizeUNet(nn.Module):
         for block in self.bottleneck_blocks:
             x = block(x)
         for i, block in enumerate(self.upsample_blocks):
-            x = F.interpolate(x, scale_factor=2, mode="nearest")
-            x = block(torch.cat([x, skips[-i - 2]], dim=1))
+            if self.separable:
+                x = upsample_then(block, x, skips[-i - 2])
+            else:
+                x = block(torch.cat([F.interpolate(x, scale_factor=2, mode="nearest"), skips[-i - 2]], dim=1))
         return x
