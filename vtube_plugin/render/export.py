@@ -36,7 +36,7 @@ EXPORT_SECONDS = 25  # about how long a first export takes on a 2-core machine (
 KEEP_EXPORTS = 3  # older exports (other code or weights) are removed beyond this many: each is ~45 MB
 
 
-class _Stage(nn.Module):
+class StageModule(nn.Module):
     """One stage of `network` with flat tensor inputs and outputs, as the exporter needs."""
 
     def __init__(self, network: nn.Module, stage: str):
@@ -141,7 +141,7 @@ def ensure_exported(network: nn.Module, weights_dir: Path, *, engine_label: str,
                 # The tracer's notes (legacy exporter, InstanceNorm's train flag, shape checks turned into
                 # constants) are all expected with static shapes; a user should not read them on first start.
                 warnings.simplefilter("ignore")
-                torch.onnx.export(_Stage(network, stage).eval(), inputs[stage], str(work / f"{stage}.onnx"),
+                torch.onnx.export(StageModule(network, stage).eval(), inputs[stage], str(work / f"{stage}.onnx"),
                                   opset_version=OPSET, dynamo=False, input_names=list(names_in),
                                   output_names=list(names_out), do_constant_folding=True)
             say(f"  {stage}: exported in {time.perf_counter() - t0:.1f} s")
