@@ -25,6 +25,7 @@ def test_bench_renders_every_engine_and_reports_the_reference_match(tha3_weights
     assert set(results) == {"all groups change", "only the head moves"}
     for row in results.values():
         assert row["reference_ms"] > 0
+        assert row["floor_ms"] > 0  # the fp32 floor, printed as its own row
         assert set(row["engines"]) == {"torch fp32", "openvino fp32"}
         for entry in row["engines"].values():
             assert entry["ms"] > 0
@@ -32,6 +33,9 @@ def test_bench_renders_every_engine_and_reports_the_reference_match(tha3_weights
             assert entry["min_psnr_db"] >= 45.0
     assert results["all groups change"]["engines"]["torch fp32"]["min_psnr_db"] > 100  # fp32 torch is exact
     assert lines[0].startswith("machine: ")
+    assert lines[1].startswith("fp32 floor: this CPU multiplies matrices at ")
+    assert "GFLOP (all groups change)" in lines[1]
+    assert sum(line.strip().startswith("fp32 floor") for line in lines) == 3  # the note and one row per sequence
     assert any(line.strip().startswith("reference (authors)") for line in lines)
     assert any(line.strip().startswith("openvino") for line in lines)
 

@@ -6,6 +6,8 @@ the ONNX export is cached beside the weights, so only a fresh cache pays its ~25
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 import torch
@@ -162,6 +164,24 @@ def test_the_export_is_reused_and_rebuilt_when_its_key_changes(tha3_weights_dir,
         (copied / weight.name).write_bytes((tha3_weights_dir / weight.name).read_bytes())
     assert export.export_key(network, copied) != export.export_key(network, tha3_weights_dir)
     assert export.export_key(network, tha3_weights_dir, "fp16") != export.export_key(network, tha3_weights_dir)
+    assert (export.export_key(network, tha3_weights_dir, fold_upsampling=False)
+            != export.export_key(network, tha3_weights_dir))
+
+
+def test_each_engine_runs_the_upsampling_it_is_fastest_with(engines):
+    """OpenVINO gets the upsampling folded into depthwise transposed convs (nn.blocks.upsample_then); ONNX Runtime,
+    whose CPU provider runs those slowly, the plain resize and concatenation. Both give the same frames
+    (test_engine_matches_torch_fp32_and_the_reference_on_every_pose_group)."""
+    import onnx
+
+    def ops(name: str) -> Counter:
+        return Counter(node.op_type for node in onnx.load(str(engines[name].stages.folder / "edit.onnx")).graph.node)
+
+    folded, plain = ops("openvino fp32"), ops("onnxruntime fp32")
+    # The editor's three nearest upsamplings (its bilinear resizes of the rotator's output stay in both).
+    assert folded["ConvTranspose"] == 3 and plain["ConvTranspose"] == 0
+    assert plain["Resize"] == folded["Resize"] + 3
+    assert engines["openvino fp32"].stages.folder != engines["onnxruntime fp32"].stages.folder
 
 
 def test_engine_mistakes_are_explained(tha3_weights_dir, monkeypatch):

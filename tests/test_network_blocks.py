@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from vtube_plugin.bench.floor import matmul_rate, stage_flops
-from vtube_plugin.nn.blocks import conv_block, upsampled_depthwise, upsample_then
+from vtube_plugin.nn.blocks import conv_block, upsample_then, upsampled_depthwise
 from vtube_plugin.nn.tha3.network import THA3
 
 

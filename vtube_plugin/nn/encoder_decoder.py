@@ -45,6 +45,14 @@ def tile_pose(pose: Tensor, size: int) -> Tensor:
     return pose.view(n, c, 1, 1).expand(n, c, size, size)
 
 
+def set_fold_upsampling(network: nn.Module, fold: bool) -> None:
+    """Whether the resize bodies run blocks.upsample_then (the default; fastest in torch and OpenVINO) or the
+    plain upsample and concatenation (ONNX Runtime's CPU provider runs depthwise transposed convs slowly)."""
+    for module in network.modules():
+        if hasattr(module, "fold_upsampling"):
+            module.fold_upsampling = fold
+
+
 class PoseEncoderDecoder(nn.Module):
     def __init__(self, *, image_size: int, in_ch: int, start_ch: int, bottleneck_size: int,
                  num_bottleneck_blocks: int, max_ch: int, num_pose: int, separable: bool, act: str = "relu"):
@@ -132,6 +140,7 @@ class ResizeEncoderDecoder(nn.Module):
         self.bottleneck_blocks = nn.ModuleList(
             [ResidualBlock(channels[-1], separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
         self.separable = separable
+        self.fold_upsampling = True  # see blocks.upsample_then; set_fold_upsampling turns it off for an engine
         self.upsample_blocks = nn.ModuleList(
             nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv_block(a, b, separable=separable, act=act))
             for a, b in zip(channels[:0:-1], channels[-2::-1]))
@@ -142,7 +151,7 @@ class ResizeEncoderDecoder(nn.Module):
         for block in self.bottleneck_blocks:
             x = block(x)
         for block in self.upsample_blocks:
-            x = upsample_then(block[1], x) if self.separable else block(x)
+            x = upsample_then(block[1], x) if self.separable and self.fold_upsampling else block(x)
         return x
 
 
@@ -155,6 +164,7 @@ class ResizeUNet(nn.Module):
         self.bottleneck_blocks = nn.ModuleList(
             [ResidualBlock(channels[-1], separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
         self.separable = separable
+        self.fold_upsampling = True  # see blocks.upsample_then; set_fold_upsampling turns it off for an engine
         self.upsample_blocks = nn.ModuleList(conv_block(a + b, b, separable=separable, act=act)
                                              for a, b in zip(channels[:0:-1], channels[-2::-1]))
 
@@ -166,7 +176,7 @@ class ResizeUNet(nn.Module):
         for block in self.bottleneck_blocks:
             x = block(x)
         for i, block in enumerate(self.upsample_blocks):
-            if self.separable:
+            if self.separable and self.fold_upsampling:
                 x = upsample_then(block, x, skips[-i - 2])
             else:
                 x = block(torch.cat([F.interpolate(x, scale_factor=2, mode="nearest"), skips[-i - 2]], dim=1))
