@@ -7,6 +7,7 @@ names, a Head bone quaternion) every 30 ms until the command stops after --max-f
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -76,6 +77,8 @@ def test_a_vmc_tracker_drives_the_character_in_the_video(tmp_path, tha3_weights_
 
     assert code == 0, output
     assert f"stopped (max-frames) after {FRAMES} frames" in output
+    # Said once, on a line of its own (not glued to the status line that is rewritten in place).
+    assert len(re.findall(r"^vmc: receiving from 127\.0\.0\.1; datagrams from other", output, re.M)) == 1, output
     rows = read_poses(poses)
     assert len(rows) == FRAMES
     # The first frame always shows the rest pose (tracking eases in from neutral); the last one is tracked.
