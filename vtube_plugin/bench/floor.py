@@ -28,7 +28,7 @@ def stage_flops(network: nn.Module) -> dict[str, int]:
     return flops
 
 
-def matmul_rate(repeats: int = 12) -> float:
+def matmul_rate(repeats: int = 50) -> float:
     """This CPU's fp32 matrix-multiply rate in FLOP/s with torch's threads: the best of `repeats` products of
     the shape a 1x1 convolution has (4096 pixels x 512 channels by 512 x 512)."""
     a, b = torch.randn(4096, 512), torch.randn(512, 512)

@@ -127,6 +127,7 @@ def run_live_benchmark(*, renderer, seconds: float = 20.0, fps: float = 30.0, si
     result = {
         "seconds": seconds, "fps_asked": fps, "render_fps": summary.fps, "output_fps": summary.output_fps,
         "latency_p50_ms": summary.latency_ms(50), "latency_p95_ms": summary.latency_ms(95),
+        "beyond_render_p95_ms": summary.beyond_render_ms(95),
         "render_ms": loop.status.render_ms, "datagrams_sent": phone.sent, "datagrams_received": stats["packets"],
         "dropped": stats["dropped"], "rendered": summary.frames, "output_frames": summary.output_frames,
     }
@@ -138,6 +139,11 @@ def run_live_benchmark(*, renderer, seconds: float = 20.0, fps: float = 30.0, si
     latency = (f"{p50:9.0f} ms {p95:9.0f} ms" if p50 is not None else f"{'-':>12s} {'-':>12s}")
     say(f"{result['render_fps']:11.1f} {result['output_fps']:11.1f} {result['render_ms']:10.0f} {latency} "
         f"{stats['packets']:5d}/{phone.sent:<4d}")
+    beyond = result["beyond_render_p95_ms"]
+    if beyond is not None:
+        period = 1000.0 / fps
+        say(f"beyond each frame's own render (tracking age + wait for the output): p95 {beyond:.0f} ms, "
+            f"{'under' if beyond < period else 'over'} one output frame period ({period:.0f} ms)")
     return result
 
 

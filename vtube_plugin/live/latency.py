@@ -26,10 +26,14 @@ class LatencyWindow:
         self.seconds = seconds
         self._recent: deque[tuple[float, float]] = deque()
         self.all: deque[float] = deque(maxlen=keep)
+        # Each latency less the frame's own render: the tracking's age when the render began plus the wait for
+        # the output's next frame time, what the pipeline adds (the goal: under one output frame period).
+        self.beyond_render: deque[float] = deque(maxlen=keep)
 
-    def add(self, now: float, latency: float) -> None:
+    def add(self, now: float, latency: float, render_seconds: float = 0.0) -> None:
         self._recent.append((now, latency))
         self.all.append(latency)
+        self.beyond_render.append(max(latency - render_seconds, 0.0))
         while self._recent and self._recent[0][0] < now - self.seconds:
             self._recent.popleft()
 

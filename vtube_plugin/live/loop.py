@@ -80,6 +80,7 @@ class LiveSummary:
     output_frames: int = 0  # frames the first output got, repeats included
     output_seconds: float = 0.0  # from the first output frame to the last
     latencies: list[float] = field(default_factory=list)  # seconds, tracking arrival -> output, per frame
+    beyond_render: list[float] = field(default_factory=list)  # the same less each frame's own render
 
     @property
     def fps(self) -> float:
@@ -93,6 +94,10 @@ class LiveSummary:
     def latency_ms(self, q: float) -> float | None:
         """The q-th percentile of the latency in milliseconds (None without tracking)."""
         return percentile(self.latencies, q) * 1000.0 if self.latencies else None
+
+    def beyond_render_ms(self, q: float) -> float | None:
+        """The q-th percentile of what the pipeline adds to each frame's render, in milliseconds."""
+        return percentile(self.beyond_render, q) * 1000.0 if self.beyond_render else None
 
 
 class LiveLoop:
@@ -243,7 +248,7 @@ class LiveLoop:
         """A rendered frame reached the outputs for the first time."""
         latency = None if rendered.arrived is None else max(now - rendered.arrived, 0.0)
         if latency is not None:
-            self.latency.add(now, latency)
+            self.latency.add(now, latency, rendered.render_seconds)
         if recorder is not None:
             recorder.write(rendered.posed_at - self._start, rendered.pose, rendered.tracking, latency)
         self.status.frame_done(now, rendered.render_seconds)
@@ -320,4 +325,4 @@ class LiveLoop:
                 self.status.finish()
         output_seconds = last_output - first_output if first_output is not None else 0.0
         return LiveSummary(frames, self._clock() - start, stopped_by, output_frames, output_seconds,
-                           list(self.latency.all))
+                           list(self.latency.all), list(self.latency.beyond_render))
