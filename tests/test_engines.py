@@ -220,6 +220,39 @@ def test_the_cli_offers_the_engines():
     assert (settings.engine, settings.precision) == ("onnxruntime", "fp32")
     with pytest.raises(SystemExit):
         parser.parse_args(["--engine", "vulkan"])
+    assert render_settings_from_args(parser.parse_args(["--engine", "openvino-gpu"])).engine == "openvino-gpu"
+
+
+def test_the_intel_gpu_engine_says_what_it_needs_and_runs_fp16_by_default(tmp_path):
+    """No Intel GPU exists on the project's machines: what runs here is OpenVINO's own device list, the
+    refusal a user without one gets (from the real command) and the precision plan; the docs say so."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    from vtube_plugin.render.engine import openvino_gpus
+
+    assert stage_precisions("openvino-gpu", "auto", "cpu") == dict.fromkeys(MIXED, "fp16")
+    assert stage_precisions("openvino-gpu", "fp32", "cpu") == dict.fromkeys(MIXED, "fp32")
+    with pytest.raises(UserError, match="runs fp16 or fp32"):
+        stage_precisions("openvino-gpu", "bf16", "cpu")
+    with pytest.raises(UserError, match="takes --device cpu"):
+        choose_engine("openvino-gpu", "cuda", "tha3")
+    with pytest.raises(UserError, match="runs THA3 only"):
+        choose_engine("openvino-gpu", "cpu", "tha2")
+    if openvino_gpus():  # a machine with an Intel GPU: the engine is there to use
+        assert choose_engine("openvino-gpu", "cpu", "tha3").engine == "openvino-gpu"
+        assert "try --engine openvino-gpu" in choose_engine("auto", "cpu", "tha3").reason
+        return
+    assert "openvino-gpu" not in choose_engine("auto", "cpu", "tha3").reason
+    result = subprocess.run([sys.executable, "-m", "vtube_plugin", "demo", "--engine", "openvino-gpu",
+                             "-o", str(tmp_path / "demo.mp4")], capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--engine openvino-gpu: OpenVINO finds no Intel GPU here (it sees: CPU)" in result.stderr
+    assert "intel-opencl-icd" in result.stderr and not (tmp_path / "demo.mp4").exists()
 
 
 @pytest.mark.cuda

@@ -116,7 +116,7 @@ def _ours(renderer, pose: np.ndarray) -> tuple[float, np.ndarray]:
 
 def default_engines(device: str) -> list[tuple[str, str]]:
     """Every engine installed here, in fp32 and in its auto precision (duplicates dropped later)."""
-    from vtube_plugin.render.engine import installed
+    from vtube_plugin.render.engine import installed, openvino_gpus
 
     if device.startswith("cuda"):
         return [("torch", "fp32"), ("torch", "fp16")]
@@ -124,6 +124,8 @@ def default_engines(device: str) -> list[tuple[str, str]]:
     for engine in ("openvino", "onnxruntime"):
         if installed(engine):
             pairs += [(engine, "fp32"), (engine, "auto")]
+    if installed("openvino") and openvino_gpus():
+        pairs += [("openvino-gpu", "fp32"), ("openvino-gpu", "auto")]
     return pairs
 
 

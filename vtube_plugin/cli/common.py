@@ -13,9 +13,10 @@ def add_renderer_options(parser: argparse.ArgumentParser) -> None:
                        help="folder with the model's .pt files (default: the cache `vtube-plugin models fetch` fills; "
                             "required for tha2)")
     group.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
-    group.add_argument("--engine", choices=["auto", "torch", "openvino", "onnxruntime"], default="auto",
+    group.add_argument("--engine", choices=["auto", "torch", "openvino", "openvino-gpu", "onnxruntime"], default="auto",
                        help="what runs the network: auto picks OpenVINO on a CPU and torch on CUDA, among what is "
-                            "installed, and says why (default: auto; docs/engines.md)")
+                            "installed, and says why; openvino-gpu runs it on an Intel GPU (integrated or Arc) "
+                            "(default: auto; docs/engines.md)")
     group.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto",
                        help="auto: the fastest precision per stage that stays >= 45 dB (bf16 for the big stages "
                             "where the CPU has it, fp16 on CUDA); fp32: accurate everywhere; bf16 (CPU); fp16 "

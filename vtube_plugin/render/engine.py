@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from vtube_plugin.errors import UserError
 
-ENGINES = ("auto", "torch", "openvino", "onnxruntime")
+# openvino-gpu: OpenVINO on an Intel GPU (integrated or Arc); frames still arrive as CPU tensors (--device cpu).
+ENGINES = ("auto", "torch", "openvino", "openvino-gpu", "onnxruntime")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 FRAME_STAGES = ("morph_eyebrows", "morph_face", "rotate", "edit")
 # Measured on CPUs with native bf16 (docs/performance.md): bf16 pays only for the stages at 256 and 512
@@ -23,14 +24,23 @@ INSTALL = {
     "onnxruntime": 'pip install "vtube-plugin[onnxruntime]" (CPU), "vtube-plugin[directml]" (Windows GPUs), '
                    '"vtube-plugin[onnxruntime-gpu]" (NVIDIA)',
 }
-LABELS = {"torch": "PyTorch", "openvino": "OpenVINO", "onnxruntime": "ONNX Runtime"}
+INSTALL["openvino-gpu"] = INSTALL["openvino"]
+LABELS = {"torch": "PyTorch", "openvino": "OpenVINO", "openvino-gpu": "OpenVINO (Intel GPU)",
+          "onnxruntime": "ONNX Runtime"}
 
 
 def installed(engine: str) -> bool:
     if engine == "torch":
         return True
-    module = {"openvino": "openvino", "onnxruntime": "onnxruntime"}[engine]
+    module = {"openvino": "openvino", "openvino-gpu": "openvino", "onnxruntime": "onnxruntime"}[engine]
     return importlib.util.find_spec(module) is not None
+
+
+def openvino_gpus() -> list[str]:
+    """The Intel GPUs OpenVINO can run on here (its device names: GPU, or GPU.0, GPU.1 ...)."""
+    import openvino as ov
+
+    return [name for name in ov.Core().available_devices if name.split(".")[0] == "GPU"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,10 @@ def choose_engine(requested: str, device_type: str, model: str) -> EngineChoice:
         for engine in ("openvino", "onnxruntime"):
             if installed(engine):
                 why = "the fastest CPU engine" if engine == "openvino" else "OpenVINO is not installed"
-                return EngineChoice(engine, f"engine: {engine} (auto: CPU, {why}; --engine torch for the plain path)")
+                reason = f"engine: {engine} (auto: CPU, {why}; --engine torch for the plain path)"
+                if engine == "openvino" and openvino_gpus():  # not picked by itself: unchecked on our machines
+                    reason += "; OpenVINO also finds an Intel GPU here: try --engine openvino-gpu"
+                return EngineChoice(engine, reason)
         return EngineChoice("torch", "engine: torch (auto: neither OpenVINO nor ONNX Runtime is installed; "
                                      "`pip install openvino` makes the CPU several times faster)")
     if requested != "torch":
@@ -63,6 +76,15 @@ def choose_engine(requested: str, device_type: str, model: str) -> EngineChoice:
             raise UserError(f"--engine {requested} runs THA3 only; {model} runs with --engine torch")
         if requested == "openvino" and device_type != "cpu":
             raise UserError("--engine openvino runs on the CPU: use --device cpu (or --engine torch for CUDA)")
+        if requested == "openvino-gpu" and device_type != "cpu":
+            raise UserError("--engine openvino-gpu takes --device cpu (its frames come back to the CPU); "
+                            "--engine torch for CUDA")
+        if requested == "openvino-gpu" and not openvino_gpus():
+            import openvino as ov
+
+            raise UserError("--engine openvino-gpu: OpenVINO finds no Intel GPU here (it sees: "
+                            f"{', '.join(ov.Core().available_devices) or 'nothing'}). An Intel GPU needs Intel's "
+                            "graphics driver (on Linux its compute runtime, intel-opencl-icd); or use --engine auto")
     return EngineChoice(requested, f"engine: {requested}")
 
 
@@ -86,6 +108,10 @@ def stage_precisions(engine: str, precision: str, device_type: str) -> dict[str,
     if precision not in PRECISIONS:
         raise UserError(f"unknown precision '{precision}': choose one of {', '.join(PRECISIONS)}")
     cuda = device_type == "cuda"
+    if engine == "openvino-gpu":  # a GPU computes in fp16 natively: auto is fp16, fp32 is the accurate mode
+        if precision == "bf16":
+            raise UserError("--engine openvino-gpu runs fp16 or fp32: use --precision auto, fp16 or fp32")
+        return dict.fromkeys(FRAME_STAGES, "fp16" if precision == "auto" else precision)
     if precision == "fp16" and not (cuda and engine == "torch"):
         if engine == "torch":
             raise UserError("fp16 needs a CUDA device; on the CPU use --precision bf16 (or fp32)")

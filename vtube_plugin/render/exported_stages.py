@@ -61,8 +61,16 @@ class ExportedStages:
         return torch.from_numpy(np.array(frame, dtype=np.float32, copy=True))
 
 
+OPENVINO_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
+
+
 class OpenVINOStages(ExportedStages):
-    label = "openvino"
+    """target: "CPU", or "GPU" for an Intel GPU (--engine openvino-gpu)."""
+
+    def __init__(self, network: nn.Module, folder: Path, plan: dict[str, str], threads: int, target: str = "CPU"):
+        self.target = target
+        self.label = "openvino" if target == "CPU" else "openvino-gpu"
+        super().__init__(network, folder, plan, threads)
 
     def load_stage(self, stage: str, path: Path, precision: str) -> None:
         import openvino as ov
@@ -70,9 +78,12 @@ class OpenVINOStages(ExportedStages):
         if not hasattr(self, "_core"):
             self._core = ov.Core()
             self._requests = {}
-        config = {"INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32",
-                  "INFERENCE_NUM_THREADS": self.threads, "PERFORMANCE_HINT": "LATENCY"}
-        compiled = self._core.compile_model(self._core.read_model(str(path)), "CPU", config)
+        config = {"INFERENCE_PRECISION_HINT": OPENVINO_PRECISION[precision], "PERFORMANCE_HINT": "LATENCY"}
+        if self.target == "CPU":
+            config["INFERENCE_NUM_THREADS"] = self.threads
+        else:  # a GPU compiles its kernels on the first start (many seconds); later starts read them back
+            config["CACHE_DIR"] = str(self.folder / "openvino-gpu-cache")
+        compiled = self._core.compile_model(self._core.read_model(str(path)), self.target, config)
         self._requests[stage] = compiled.create_infer_request()
 
     def run_stage(self, stage: str, inputs: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -50,10 +50,10 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return dev
 
 
-def check_precision(precision: str, device: torch.device) -> None:
+def check_precision(precision: str, device: torch.device, engine: str = "torch") -> None:
     if precision not in PRECISIONS:
         raise UserError(f"unknown precision '{precision}': choose one of {', '.join(PRECISIONS)}")
-    if precision == "fp16" and device.type != "cuda":
+    if precision == "fp16" and device.type != "cuda" and engine != "openvino-gpu":
         raise UserError("fp16 needs a CUDA device; on the CPU use --precision bf16 (or fp32)")
 
 
@@ -87,10 +87,12 @@ def build_stages(network: torch.nn.Module, model: str, weights_dir: str | Path |
     network = network.float().cpu()
     # ONNX Runtime runs the plain upsampling faster than the folded one, OpenVINO the other way round.
     folder = ensure_exported(network, require_tha3_weights(weights_dir), engine_label=LABELS[choice.engine],
-                             fold_upsampling=choice.engine == "openvino", say=say)
+                             fold_upsampling=choice.engine != "onnxruntime", say=say)
     threads = torch.get_num_threads()
     if choice.engine == "openvino":
         return OpenVINOStages(network, folder, plan, threads)
+    if choice.engine == "openvino-gpu":
+        return OpenVINOStages(network, folder, plan, threads, target="GPU")
     return OnnxRuntimeStages(network, folder, plan, threads, onnxruntime_providers(device.type))
 
 
@@ -116,7 +118,7 @@ class Renderer:
     def __init__(self, network: torch.nn.Module, device: str | torch.device = "cpu", precision: str = "fp32",
                  stages=None, engine: str = "torch"):
         self.device = resolve_device(device)
-        check_precision(precision, self.device)
+        check_precision(precision, self.device, engine)
         self.precision = precision
         self.network = network
         if stages is None:
