@@ -255,6 +255,25 @@ def test_the_intel_gpu_engine_says_what_it_needs_and_runs_fp16_by_default(tmp_pa
     assert "intel-opencl-icd" in result.stderr and not (tmp_path / "demo.mp4").exists()
 
 
+def test_the_intel_gpu_settings_compile_on_the_auto_device_as_a_stand_in(tha3_weights_dir, sample_rgba, engines,
+                                                                         tmp_path):
+    """The settings --engine openvino-gpu compiles with (no thread count, a kernel cache, the fp16 hint), given
+    to OpenVINO's AUTO device over the CPU: a stand-in for the Intel GPU no machine of ours has. The CPU here
+    has no fp16 and computes in f32, so the frames must equal the CPU engine's; the kernel cache is written."""
+    network = load_network("tha3", tha3_weights_dir)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for item in engines["openvino fp32"].stages.folder.glob("*.onnx"):
+        (folder / item.name).symlink_to(item)
+    stages = OpenVINOStages(network, folder, dict.fromkeys(MIXED, "fp16"), torch.get_num_threads(), target="AUTO:CPU")
+    renderer = Renderer(network, "cpu", "auto", engine=stages.label, stages=stages)
+    renderer.set_character(sample_rgba)
+    assert renderer.engine == "openvino-gpu"
+    pose = Pose.from_dict(GROUPS["head_body"]).as_array()
+    assert psnr(renderer.render_tensor(pose), engines["openvino fp32"].render_tensor(pose)) > 80
+    assert any((folder / "openvino-gpu-cache").iterdir())
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_graphs_match_eager_and_skip_stages(tha3_weights_dir, sample_rgba, engines):
