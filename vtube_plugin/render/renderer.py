@@ -72,6 +72,11 @@ def build_stages(network: torch.nn.Module, model: str, weights_dir: str | Path |
         say("note: this CPU has no native bf16, so bf16 is emulated and far slower than fp32 here; "
             "--precision auto picks what is fastest")
     if choice.engine == "torch":
+        if device.type == "cuda":
+            from vtube_plugin.nn.encoder_decoder import set_fold_upsampling
+
+            # The folded upsampling was measured on CPUs only; on CUDA the plain kernels stay until it is timed there.
+            set_fold_upsampling(network, False)
         if device.type == "cuda" and os.environ.get("VTUBE_PLUGIN_CUDA_GRAPHS", "1") != "0":
             from vtube_plugin.render.cuda_graphs import CudaGraphStages
 
