@@ -86,3 +86,20 @@ def test_imports_never_go_round_in_a_circle():
     for name in sorted(graph):
         visit(name, [])
     assert cycles == []
+
+
+def test_stages_never_import_each_other_both_ways():
+    """Between two stage folders, imports go one way only (a module cycle is caught above; this catches two
+    folders that lean on each other through different modules, like expressions/ and obs/ once did)."""
+    modules = _modules()
+    prefix = "vtube_plugin."
+
+    def stage(name: str) -> str | None:
+        first = name[len(prefix):].split(".")[0] if name.startswith(prefix) else None
+        return first if first in STAGES else None
+
+    edges = {(stage(name), stage(imported)) for name, path in modules.items()
+             for imported in _imports(path, modules)}
+    edges = {(a, b) for a, b in edges if a and b and a != b}
+    assert ("obs", "expressions") in edges  # the side door drives the expression layer
+    assert sorted(f"{a} <-> {b}" for a, b in edges if (b, a) in edges and a < b) == []

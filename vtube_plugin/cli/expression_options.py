@@ -1,7 +1,7 @@
-"""Options for expressions and OBS that `run` and `obs setup` share, and building the layer from them.
+"""Options for expressions and OBS that `run` and `obs setup` share.
 
-The command line fills `expressions.settings.ExpressionSettings`; `expression_layer_from_args(args)` starts the
-layer those settings describe.
+The command line fills `live.expression_inputs.ExpressionSettings`, which `run` starts (`start_expressions`);
+`expression_layer_from_args(args)` starts the layer those settings describe.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def add_expression_options(parser: argparse.ArgumentParser) -> None:
 
 
 def obs_options_from_args(args: argparse.Namespace):
-    from vtube_plugin.expressions.settings import ObsOptions
+    from vtube_plugin.obs.settings import ObsOptions
 
     return ObsOptions(host=args.obs_host, port=args.obs_port, password=args.obs_password, config=args.obs_config,
                       password_file=args.obs_password_file)
@@ -60,14 +60,14 @@ def obs_settings_from_args(args: argparse.Namespace):
 
 
 def expression_settings_from_args(args: argparse.Namespace):
-    from vtube_plugin.expressions.settings import ExpressionSettings
+    from vtube_plugin.live.expression_inputs import ExpressionSettings
 
     return ExpressionSettings(presets=args.expressions, control_port=args.control_port, keys=args.keys, obs=args.obs,
                               obs_options=obs_options_from_args(args))
 
 
 def expression_layer_from_args(args: argparse.Namespace):
-    """The ExpressionLayer the options describe, its inputs started (expressions.settings.start_expressions)."""
-    from vtube_plugin.expressions.settings import start_expressions
+    """The ExpressionLayer the options describe, its inputs started (live.expression_inputs.start_expressions)."""
+    from vtube_plugin.live.expression_inputs import start_expressions
 
     return start_expressions(expression_settings_from_args(args))

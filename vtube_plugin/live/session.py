@@ -12,7 +12,7 @@ from typing import TextIO
 
 from vtube_plugin.audio.lip_sync import LipSyncSettings
 from vtube_plugin.errors import UserError
-from vtube_plugin.expressions.settings import ExpressionSettings
+from vtube_plugin.live.expression_inputs import ExpressionSettings
 from vtube_plugin.render.settings import RenderSettings
 
 
@@ -103,9 +103,9 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
     from vtube_plugin.character import load_character_or_sample
     from vtube_plugin.expressions.control import typed_lines
     from vtube_plugin.expressions.lip_sync import LipSyncLayer
-    from vtube_plugin.expressions.settings import start_expressions
     from vtube_plugin.expressions.stack import LayerStack
     from vtube_plugin.live.console import ConsoleCommands
+    from vtube_plugin.live.expression_inputs import start_expressions
     from vtube_plugin.live.loop import LiveLoop
     from vtube_plugin.live.signals import stop_on_signals
     from vtube_plugin.mapping.calibration import save_calibration

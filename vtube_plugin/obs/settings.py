@@ -33,6 +33,21 @@ class ObsSettings:
         return f"{self.host}:{self.port}"
 
 
+@dataclass(frozen=True)
+class ObsOptions:
+    """What the user gave for OBS; `resolve_settings` fills the rest from the environment and obs.toml."""
+
+    host: str | None = None
+    port: str | int | None = None
+    password: str | None = None
+    config: str | None = None
+    password_file: str | None = None
+
+    def resolve(self) -> ObsSettings:
+        return resolve_settings(host=self.host, port=self.port, password=self.password, config=self.config,
+                                password_file=self.password_file)
+
+
 def config_path() -> Path:
     from vtube_plugin.config_dir import config_dir
 

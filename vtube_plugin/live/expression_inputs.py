@@ -1,27 +1,15 @@
-"""What switches expressions in a live session: the presets file, the control port, keys and OBS."""
+"""What switches expressions in a live session: the presets file, the control port, keys and OBS, started together.
+
+It lives with the session rather than in expressions/, because OBS is a side door that itself drives the
+expression layer (obs/controller.py): expressions/ knows nothing of OBS.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from vtube_plugin.expressions.control import DEFAULT_PORT
-
-
-@dataclass(frozen=True)
-class ObsOptions:
-    """What the user gave for OBS; `resolve_settings` fills the rest from the environment and obs.toml."""
-
-    host: str | None = None
-    port: str | int | None = None
-    password: str | None = None
-    config: str | None = None
-    password_file: str | None = None
-
-    def resolve(self):
-        from vtube_plugin.obs.settings import resolve_settings
-
-        return resolve_settings(host=self.host, port=self.port, password=self.password, config=self.config,
-                                password_file=self.password_file)
+from vtube_plugin.obs.settings import ObsOptions
 
 
 @dataclass(frozen=True)
