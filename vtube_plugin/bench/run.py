@@ -164,11 +164,10 @@ def fp32_floor(network, say=print) -> dict[str, float]:
     from vtube_plugin.bench.floor import matmul_rate, stage_flops
 
     flops, rate = stage_flops(network), matmul_rate()
-    floor = {name: 1000 * sum(flops[s] for s in stages) / rate for name, stages in SEQUENCE_STAGES.items()}
+    totals = {name: sum(flops[s] for s in stages) for name, stages in SEQUENCE_STAGES.items()}
     say(f"fp32 floor: this CPU multiplies matrices at {rate / 1e9:.0f} GFLOP/s; a frame is "
-        + " / ".join(f"{sum(flops[s] for s in stages) / 1e9:.1f} GFLOP ({name})"
-                     for name, stages in SEQUENCE_STAGES.items()))
-    return floor
+        + " / ".join(f"{total / 1e9:.1f} GFLOP ({name})" for name, total in totals.items()))
+    return {name: 1000 * total / rate for name, total in totals.items()}
 
 
 def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[str, str]] | None = None,

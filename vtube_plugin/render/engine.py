@@ -36,11 +36,14 @@ def installed(engine: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
-def openvino_gpus() -> list[str]:
-    """The Intel GPUs OpenVINO can run on here (its device names: GPU, or GPU.0, GPU.1 ...)."""
-    import openvino as ov
+def openvino_gpus(devices: list[str] | None = None) -> list[str]:
+    """The Intel GPUs among OpenVINO's devices here (its names: GPU, or GPU.0, GPU.1 ...); `devices`: the list
+    OpenVINO gave, when the caller already has it."""
+    if devices is None:
+        import openvino as ov
 
-    return [name for name in ov.Core().available_devices if name.split(".")[0] == "GPU"]
+        devices = ov.Core().available_devices
+    return [name for name in devices if name.split(".")[0] == "GPU"]
 
 
 @dataclass(frozen=True)
@@ -79,12 +82,14 @@ def choose_engine(requested: str, device_type: str, model: str) -> EngineChoice:
         if requested == "openvino-gpu" and device_type != "cpu":
             raise UserError("--engine openvino-gpu takes --device cpu (its frames come back to the CPU); "
                             "--engine torch for CUDA")
-        if requested == "openvino-gpu" and not openvino_gpus():
+        if requested == "openvino-gpu":
             import openvino as ov
 
-            raise UserError("--engine openvino-gpu: OpenVINO finds no Intel GPU here (it sees: "
-                            f"{', '.join(ov.Core().available_devices) or 'nothing'}). An Intel GPU needs Intel's "
-                            "graphics driver (on Linux its compute runtime, intel-opencl-icd); or use --engine auto")
+            devices = ov.Core().available_devices  # asked once: enumerating GPUs can take a while
+            if not openvino_gpus(devices):
+                raise UserError("--engine openvino-gpu: OpenVINO finds no Intel GPU here (it sees: "
+                                f"{', '.join(devices) or 'nothing'}). An Intel GPU needs Intel's graphics driver "
+                                "(on Linux its compute runtime, intel-opencl-icd); or use --engine auto")
     return EngineChoice(requested, f"engine: {requested}")
 
 
