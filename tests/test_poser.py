@@ -236,6 +236,21 @@ def test_after_a_quick_drag_the_preview_shows_the_final_slider_value(page, poser
     assert frame is not None and frame.pose["head_y"] == pytest.approx(final)
 
 
+def test_a_slider_move_takes_the_preview_out_of_ready_until_its_pose_is_rendered(page, poser):
+    # The race behind a flaky drag: a frame of an earlier pose arrived while the last move's post still
+    # waited for its animation frame, and the page said "ready" with the old frame.
+    shown = wait_until_rendered(page)
+    state = page.evaluate("""() => {
+        const input = document.querySelector('input[data-param=mouth_ooo]');
+        input.value = 0.6;
+        input.dispatchEvent(new Event('input'));
+        return document.getElementById('preview-box').dataset.state;
+    }""")
+    assert state == "rendering"
+    ticket = wait_until_rendered(page, shown)
+    assert poser.app.worker.frame(ticket).pose["mouth_ooo"] == pytest.approx(0.6)
+
+
 def test_upload_without_alpha_shows_the_reason_in_the_page(page, tmp_path):
     flat = tmp_path / "no_alpha.png"
     Image.new("RGB", (512, 512), (200, 180, 160)).save(flat)

@@ -13,7 +13,8 @@ const state = {
   posted: 0,            // newest ticket the server handed us for a pose we sent
   received: 0,          // newest frame ticket the server told us about
   shown: 0,             // ticket of the frame in the <img>; older answers are ignored
-  sending: null,        // the promise of the pose post waiting for the next animation frame, if any
+  changed: false,       // the sliders moved since the last pose we posted
+  sending: null,        // the promise of the posts under way (one at a time, so the server gets them in order)
   waiters: [],          // resolve() calls waiting for the preview to catch up (save waits on this)
 };
 
@@ -119,9 +120,20 @@ function setValues(values, { resetOthers = false } = {}) {
 
 // --- the preview: post poses, long-poll for the newest finished frame ----------------------------
 function schedulePose() {
-  // Input events come faster than the screen refreshes; one post per animation frame is plenty.
+  // Input events come faster than the screen refreshes; one post per animation frame is plenty. Posts go
+  // one at a time: two in flight could reach the server in the wrong order and leave an older pose newest.
+  state.changed = true;
+  updateStatus();
   if (state.sending) return;
-  state.sending = new Promise((resolve) => requestAnimationFrame(() => { state.sending = null; sendPose().then(resolve); }));
+  state.sending = new Promise((resolve) => requestAnimationFrame(async () => {
+    while (state.changed) {
+      state.changed = false;
+      await sendPose();
+    }
+    state.sending = null;
+    updateStatus();
+    resolve();
+  }));
 }
 
 async function sendPose() {
@@ -176,7 +188,8 @@ function showFrame(ticket, url) {
   updateStatus();
 }
 
-function caughtUp() { return state.shown >= state.posted && state.posted > 0; }
+// Caught up: no slider move is waiting to be posted, and the frame shown is the newest pose's.
+function caughtUp() { return !state.changed && !state.sending && state.shown >= state.posted && state.posted > 0; }
 
 function updateStatus() {
   const ready = caughtUp();
