@@ -17,6 +17,7 @@ from vtube_plugin.bench.run import premultiplied_psnr
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import Pose
 from vtube_plugin.render import Renderer, export, load_poser
+from vtube_plugin.render import renderer as renderer_module
 from vtube_plugin.render.engine import choose_engine, cpu_has_native_bf16, stage_precisions
 from vtube_plugin.render.exported_stages import OpenVINOStages
 from vtube_plugin.render.renderer import load_network
@@ -127,6 +128,14 @@ def test_auto_says_what_it_chose_and_why(engines, auto_lines):
     assert engines["auto"].engine == "openvino"
     assert choose_engine("auto", "cuda", "tha3").engine == "torch"
     assert choose_engine("auto", "cpu", "tha2").engine == "torch"
+
+
+def test_loading_asks_for_the_engine_once(tha3_weights_dir, monkeypatch):
+    # `auto` asks every installed engine for its devices; the early check before the weight load is reused.
+    asked = []
+    monkeypatch.setattr(renderer_module, "choose_engine", lambda *args: asked.append(args) or choose_engine(*args))
+    renderer = Renderer.load(weights_dir=tha3_weights_dir, engine="auto", say=lambda line: None)
+    assert asked == [("auto", "cpu", "tha3")] and renderer.engine == "openvino"
 
 
 def test_load_poser_keeps_its_tensor_contract_on_openvino(tha3_weights_dir, sample_rgba, engines):

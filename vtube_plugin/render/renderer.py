@@ -21,6 +21,7 @@ from vtube_plugin.pose import EYEBROW_SLICE, FACE_SLICE, Pose
 from vtube_plugin.render.convert import rgba_to_tensor, tensor_to_rgba
 from vtube_plugin.render.engine import (
     PRECISIONS,
+    EngineChoice,
     choose_engine,
     cpu_has_native_bf16,
     describe_plan,
@@ -62,9 +63,10 @@ def _say_stderr(text: str) -> None:
 
 
 def build_stages(network: torch.nn.Module, model: str, weights_dir: str | Path | None, device: torch.device,
-                 engine: str, precision: str, say: Callable[[str], None]):
-    """The engine that runs the stages, with its per-stage precisions; says what `auto` chose."""
-    choice = choose_engine(engine, device.type, model)
+                 engine: str, precision: str, say: Callable[[str], None], choice: EngineChoice | None = None):
+    """The engine that runs the stages, with its per-stage precisions; says what `auto` chose. `choice`:
+    what `choose_engine` already said for these arguments (it asks the installed engines for devices)."""
+    choice = choice or choose_engine(engine, device.type, model)
     plan = stage_precisions(choice.engine, precision, device.type)
     if engine == "auto" or precision == "auto":
         say(f"{choice.reason}; precision {describe_plan(plan)}")
@@ -150,13 +152,13 @@ class Renderer:
         dev = resolve_device(device)
         if precision not in PRECISIONS:
             raise UserError(f"unknown precision '{precision}': choose one of {', '.join(PRECISIONS)}")
-        choose_engine(engine, dev.type, model)  # a missing engine is said before the slow weight load
+        choice = choose_engine(engine, dev.type, model)  # a missing engine is said before the slow weight load
         if dev.type == "cpu":
             from vtube_plugin.render.allocator import tune_allocator
 
             tune_allocator()
         network = load_network(model, weights_dir)
-        stages = build_stages(network, model, weights_dir, dev, engine, precision, say)
+        stages = build_stages(network, model, weights_dir, dev, engine, precision, say, choice)
         return cls(network, dev, precision, stages=stages, engine=stages.label)
 
     # --- characters ---------------------------------------------------------------------------
