@@ -112,6 +112,15 @@ def browser():
 
 
 @pytest.fixture
+def sender():
+    """A UDP socket on loopback standing in for a tracker app that sends to us."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    yield sock
+    sock.close()
+
+
+@pytest.fixture
 def phone():
     """A UDP socket on loopback standing in for a tracking phone app: it receives our start requests."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

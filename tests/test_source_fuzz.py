@@ -22,14 +22,6 @@ SEED = 20261201
 BATCH = 100  # datagrams sent before waiting for the source: the kernel's queue must not overflow
 
 
-@pytest.fixture
-def sender():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    yield sock
-    sock.close()
-
-
 def send_all(source, sender, datagrams: list[bytes]) -> None:
     for start in range(0, len(datagrams), BATCH):
         expected = source.stats.packets + len(datagrams[start:start + BATCH])

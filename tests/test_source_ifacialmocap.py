@@ -7,6 +7,7 @@ import random
 import socket
 
 import pytest
+from udp_sender import send_and_wait
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.sources.ifacialmocap import START_STRING, IFacialMocapSource, parse_datagram
@@ -26,18 +27,11 @@ def start_source(phone: socket.socket, **options) -> IFacialMocapSource:
                               **options).start()
 
 
-def stream(source: IFacialMocapSource, phone: socket.socket, *datagrams: str | bytes) -> None:
-    before = source.stats.packets
-    for data in datagrams:
-        phone.sendto(data.encode() if isinstance(data, str) else data, source.address)
-    assert source.wait_until(lambda s: s.stats.packets >= before + len(datagrams), timeout=10)
-
-
 def test_v2_start_string_and_datagram(phone):
     with start_source(phone) as source:
         request, _ = phone.recvfrom(1024)
         assert request == (START_STRING + "|sendDataVersion=v2").encode()
-        stream(source, phone, V2_SAMPLE)
+        send_and_wait(source, phone, V2_SAMPLE)
         frame = source.latest()
     assert frame.blendshapes == pytest.approx(
         {"mouthSmileLeft": 0.12, "eyeBlinkLeft": 0.03, "jawOpen": 0.40, "eyeBlinkRight": 0.95})
@@ -52,7 +46,7 @@ def test_v1_start_string_and_side_suffixes(phone):
     with start_source(phone, version=1) as source:
         request, _ = phone.recvfrom(1024)
         assert request == START_STRING.encode()
-        stream(source, phone, V1_SAMPLE)
+        send_and_wait(source, phone, V1_SAMPLE)
         frame = source.latest()
     assert frame.blendshapes == pytest.approx(
         {"mouthSmileLeft": 0.12, "eyeBlinkLeft": 0.03, "jawOpen": 0.40, "eyeBlinkRight": 0.95})
@@ -112,7 +106,7 @@ def test_a_flood_of_malformed_datagrams_is_dropped_and_counted(phone):
                 datagrams.append(f"jawOpen&{jaw}|eyeBlink_L&50|=head#0,10,0,0,0,0|".encode())
                 sent_bad += len(BAD_DATAGRAMS) + 1
                 sent_good += 1
-            stream(source, phone, *datagrams)
+            send_and_wait(source, phone, *datagrams)
         assert source.running
         assert source.stats.frames == sent_good
         assert source.stats.dropped == sent_bad == 3750

@@ -3,12 +3,12 @@ layout (tests/openseeface_packets.py), and four records the real facetracker sen
 
 from __future__ import annotations
 
-import socket
 import struct
 from pathlib import Path
 
 import pytest
 from openseeface_packets import record
+from udp_sender import send_and_wait
 
 from vtube_plugin.mapping.mapper import Mapper
 from vtube_plugin.mapping.profile import load_profile
@@ -23,21 +23,6 @@ def captured(name: str) -> bytes:
 
 
 @pytest.fixture
-def tracker():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    yield sock
-    sock.close()
-
-
-def stream(source: OpenSeeFaceSource, sender: socket.socket, *datagrams: bytes) -> None:
-    before = source.stats.packets
-    for data in datagrams:
-        sender.sendto(data, source.address)
-    assert source.wait_until(lambda s: s.stats.packets >= before + len(datagrams), timeout=10)
-
-
-@pytest.fixture
 def mapper():
     return Mapper(load_profile("openseeface"))
 
@@ -48,11 +33,11 @@ def test_the_default_is_local_and_has_its_own_profile():
     assert source_class("openseeface").DEFAULT_PROFILE == "openseeface"
 
 
-def test_mouth_opens_one_eye_blinks_and_the_head_turns(tracker, mapper):
+def test_mouth_opens_one_eye_blinks_and_the_head_turns(sender, mapper):
     # her left eye closed, mouth open, head turned 20 degrees toward her own left (facetracker's y)
     face = record({"eye_l": -1.0, "eye_r": 0.0, "mouth_open": 0.9}, euler=(180.0, 20.0, 90.0))
     with OpenSeeFaceSource(port=0) as source:
-        stream(source, tracker, face)
+        send_and_wait(source, sender, face)
         frame = source.latest()
     assert frame.weight("eye_closed_l") == 1.0 and frame.weight("eye_closed_r") == 0.0
     assert frame.weight("mouth_open") == pytest.approx(0.9)
@@ -64,7 +49,7 @@ def test_mouth_opens_one_eye_blinks_and_the_head_turns(tracker, mapper):
     assert pose["head_x"] == pytest.approx(0.0, abs=1e-4) and pose["neck_z"] == pytest.approx(0.0, abs=1e-4)
 
 
-def test_signed_features_become_two_weights(tracker):
+def test_signed_features_become_two_weights(sender):
     face = record({"eye_r": 0.6, "eyebrow_updown_l": -0.4, "mouth_wide": -0.7, "mouth_corner_updown_r": 0.5})
     frame = parse_datagram(face)
     assert frame.weight("eye_wide_r") == pytest.approx(0.6) and frame.weight("eye_closed_r") == 0.0
@@ -103,12 +88,12 @@ def test_records_the_real_facetracker_sent(mapper):
     assert mapper.map(frontal)["head_x"] == pytest.approx(0.0, abs=1e-6)
 
 
-def test_malformed_packets_are_dropped_and_counted(tracker):
+def test_malformed_packets_are_dropped_and_counted(sender):
     nan = bytearray(record())
     struct.pack_into("<f", nan, 1729 + 12 * 4, float("nan"))  # mouth_open
     wild = record(euler=(1e9, 0.0, 0.0))
     with OpenSeeFaceSource(port=0) as source:
-        stream(source, tracker, b"", b"x" * 100, record()[:-1], record() + record()[:100], bytes(nan), wild,
+        send_and_wait(source, sender, b"", b"x" * 100, record()[:-1], record() + record()[:100], bytes(nan), wild,
                record({"mouth_open": 0.4}))
         frame = source.latest()
     assert source.stats.packets == 7 and source.stats.dropped == 6

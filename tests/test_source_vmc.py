@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import random
-import socket
 
 import pytest
+from udp_sender import send_and_wait
 from vmc_packets import blend, bone, bundle, message, unity_rotation
 
 from vtube_plugin.errors import UserError
@@ -17,20 +17,6 @@ from vtube_plugin.sources.vmc import VmcSource
 def vmc():
     with VmcSource(port=0, host="127.0.0.1") as source:
         yield source
-
-
-@pytest.fixture
-def sender():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    yield sock
-    sock.close()
-
-
-def send_and_wait(source: VmcSource, sender: socket.socket, *datagrams: bytes) -> None:
-    before = source.stats.packets
-    for data in datagrams:
-        sender.sendto(data, source.address)
-    assert source.wait_until(lambda s: s.stats.packets >= before + len(datagrams), timeout=10)
 
 
 def test_blendshapes_are_committed_only_at_apply(vmc, sender):
