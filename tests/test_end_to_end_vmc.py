@@ -23,17 +23,12 @@ from live_process import (
     read_poses,
     read_video,
 )
+from udp_sender import free_udp_port
 from vmc_packets import bone, bundle, message, unity_rotation
 
 FRAMES = 6
 HEAD_TURN = 9.0  # degrees about Unity's y axis: the avatar turns to its own right (FaceFrame yaw -9)
 SIZE = 512
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def tracker_frame() -> bytes:

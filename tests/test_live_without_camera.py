@@ -21,6 +21,7 @@ import time
 import pytest
 from live_process import SAMPLE_LEFT_EYE, SAMPLE_RIGHT_EYE, LiveProcess, iris_pixels, read_poses, read_video
 from pulse_sink import client_env, null_sink  # noqa: F401 - null_sink is a fixture
+from udp_sender import free_udp_port
 from vmc_packets import blend
 
 QUICK_IDLE = """
@@ -33,12 +34,6 @@ double_chance = 0.0
 cycle = [1.5, 1.5]
 """
 SWAY = {"head_x": 0.05, "head_y": 0.08, "neck_z": 0.06, "body_y": 0.06, "body_z": 0.04}  # profiles/idle.toml
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def quick_idle(tmp_path):

@@ -13,6 +13,7 @@ import pytest
 from live_process import LiveProcess
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import ThreadingOSCUDPServer
+from udp_sender import free_udp_port
 from vts_packets import datagram
 
 from vtube_plugin.errors import UserError
@@ -32,12 +33,6 @@ from vtube_plugin.sources.vmc_send import (
 
 TRACKED = FaceFrame(blendshapes={"jawOpen": 0.8, "eyeBlinkLeft": 0.95, "mouthSmileLeft": 0.25, "browInnerUp": 0.4},
                     head=(-8.0, 20.0, 5.0), left_eye=(3.0, -6.0), right_eye=(2.5, -5.0), timestamp=1.0)
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_our_vmc_source_receives_what_was_tracked():

@@ -1,4 +1,4 @@
-"""Datagrams from a test's loopback socket to a tracking source, waiting until the source has counted them."""
+"""Loopback UDP for the tracking tests: datagrams sent to a source (waiting until it counted them), free ports."""
 
 from __future__ import annotations
 
@@ -11,3 +11,10 @@ def send_and_wait(source, sender: socket.socket, *datagrams: str | bytes) -> Non
     for data in datagrams:
         sender.sendto(data.encode() if isinstance(data, str) else data, source.address)
     assert source.wait_until(lambda s: s.stats.packets >= before + len(datagrams), timeout=10)
+
+
+def free_udp_port() -> int:
+    """A loopback UDP port nobody holds right now, for a command that binds it itself."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
