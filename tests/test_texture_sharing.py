@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.sinks.browser import BrowserSink
 from vtube_plugin.sinks.choose import make_sink
 from vtube_plugin.sinks.compose import Background
 from vtube_plugin.sinks.spout import GL_RGBA, SpoutSink
@@ -153,3 +154,17 @@ def test_on_other_systems_the_message_points_to_the_browser_output():
         SpoutSink().__enter__()
     with pytest.raises(UserError, match=r"--output syphon is for macOS; this is Linux.*--output browser"):
         SyphonSink().__enter__()
+
+
+@pytest.mark.parametrize("make", [lambda: SpoutSink(library=SpoutStandIn()),
+                                  lambda: SyphonSink(library=SyphonStandIn()),
+                                  lambda: BrowserSink((48, 64), port=0)], ids=["spout", "syphon", "browser"])
+def test_a_frame_that_is_not_rgba_is_refused_by_name(make):
+    rgb = sample_frame()[..., :3]
+    with make() as sink:
+        refused = r"expected a uint8 RGBA frame \(height, width, 4\), got uint8 \(48, 64, 3\)"
+        with pytest.raises(ValueError, match=refused):
+            sink.send(rgb)
+        with pytest.raises(ValueError, match=r"got float32 \(48, 64, 4\)"):
+            sink.send(sample_frame().astype(np.float32))
+        sink.send(sample_frame())  # and a right one still goes out

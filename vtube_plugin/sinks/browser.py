@@ -20,6 +20,7 @@ from typing import TextIO
 import numpy as np
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.sinks.rgba_frame import require_rgba
 
 DEFAULT_PORT = 41456  # beside the expression control channel's 41455
 SOURCE_NAME = "vtube-plugin character"  # the Browser Source `obs setup --browser-source` creates
@@ -158,8 +159,7 @@ class BrowserSink:
         no encode: that happens on the encoder thread, for the newest frame only, while a page watches)."""
         if self._server is None:
             raise RuntimeError("BrowserSink.send outside its `with` block")
-        if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 RGBA frame (height, width, 4), got {rgba.dtype} {rgba.shape}")
+        require_rgba(rgba)
         with self._wake:
             if self._frame is not None and np.array_equal(self._frame, rgba):
                 return  # a character standing still costs no encoding and no bandwidth

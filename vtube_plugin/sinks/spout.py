@@ -11,6 +11,7 @@ import platform
 import numpy as np
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.sinks.rgba_frame import require_rgba
 
 DEFAULT_NAME = "vtube-plugin"
 GL_RGBA = 0x1908  # OpenGL's enum; SpoutGL.enums.GL_RGBA is the same number
@@ -45,8 +46,7 @@ class SpoutSink:
     def send(self, rgba: np.ndarray) -> None:
         if self._sender is None:
             raise RuntimeError("SpoutSink.send outside its `with` block")
-        if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 RGBA frame (height, width, 4), got {rgba.dtype} {rgba.shape}")
+        require_rgba(rgba)
         height, width = rgba.shape[:2]
         # Spout's SendImage takes rows top-down (its shared texture is DirectX's, origin top-left): invert=False.
         # Straight alpha as rendered: OBS's Spout2 source blends it as such in its "Default" composite mode.

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.sinks.rgba_frame import require_rgba
 
 DEFAULT_NAME = "vtube-plugin"
 
@@ -52,8 +53,7 @@ class SyphonSink:
     def send(self, rgba: np.ndarray) -> None:
         if self._server is None:
             raise RuntimeError("SyphonSink.send outside its `with` block")
-        if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
-            raise ValueError(f"expected a uint8 RGBA frame (height, width, 4), got {rgba.dtype} {rgba.shape}")
+        require_rgba(rgba)
         height, width = rgba.shape[:2]
         if self._texture_size != (width, height):
             # RGBA8Unorm (create_mtl_texture's default) holds our bytes as they are: no channel swizzle.
