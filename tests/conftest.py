@@ -111,20 +111,22 @@ def browser():
         chromium.close()
 
 
+def _loopback_udp() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(10)  # a test waiting for a datagram that never comes fails instead of hanging
+    return sock
+
+
 @pytest.fixture
 def sender():
     """A UDP socket on loopback standing in for a tracker app that sends to us."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    yield sock
-    sock.close()
+    with _loopback_udp() as sock:
+        yield sock
 
 
 @pytest.fixture
 def phone():
     """A UDP socket on loopback standing in for a tracking phone app: it receives our start requests."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(10)
-    yield sock
-    sock.close()
+    with _loopback_udp() as sock:
+        yield sock
