@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +75,17 @@ class LiveProcess:
         code = self.process.wait(timeout=timeout)
         self._reader.join(timeout=10)
         return code, self.output
+
+    def finish_while(self, feed: Callable[[threading.Event], None], timeout: float) -> tuple[int, str]:
+        """`finish`, with `feed(stop)` on a thread of its own (a tracker sending to the command) until it ends."""
+        stop = threading.Event()
+        feeder = threading.Thread(target=feed, args=(stop,), daemon=True)
+        feeder.start()
+        try:
+            return self.finish(timeout)
+        finally:
+            stop.set()
+            feeder.join(timeout=10)
 
     def __exit__(self, *exc) -> None:
         if self.running:  # a failed test: stop the command we started, by its own handle

@@ -60,15 +60,8 @@ def test_a_vmc_tracker_drives_the_character_in_the_video(tmp_path, tha3_weights_
             "--output", f"file:{video}", "--record-poses", str(poses), "--max-frames", str(FRAMES),
             "--control-port", "0", "--keys", "off", "--idle", "off",  # idle blinks would close the open eye
             "--no-calibration"]  # a tracker that holds one face would be calibrated away after its first steady seconds
-    stop = threading.Event()
     with LiveProcess(argv, tmp_path / "config") as run:
-        tracker = threading.Thread(target=send_until_stopped, args=(port, run, stop), daemon=True)
-        tracker.start()
-        try:
-            code, output = run.finish(timeout=240)
-        finally:
-            stop.set()
-            tracker.join(timeout=10)
+        code, output = run.finish_while(lambda stop: send_until_stopped(port, run, stop), timeout=240)
 
     assert code == 0, output
     assert f"stopped (max-frames) after {FRAMES} frames" in output

@@ -132,24 +132,14 @@ def phone_thread(phone: socket.socket, stop: threading.Event) -> None:
             stop.wait(0.02)
 
 
-def test_run_sends_vmc_while_it_streams(tmp_path, tha3_weights_dir):
-    phone = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    phone.bind(("127.0.0.1", 0))
-    stop = threading.Event()
+def test_run_sends_vmc_while_it_streams(tmp_path, tha3_weights_dir, phone):
     with VmcSource(port=0, host="127.0.0.1") as receiver:
         argv = ["run", "--source", f"vtube_studio:phone=127.0.0.1,phone_port={phone.getsockname()[1]},port=0",
                 "--send-vmc", f"127.0.0.1:{receiver.address[1]}", "--send-vmc-rate", "30",
                 "--output", f"file:{tmp_path / 'out.mp4'}", "--max-frames", "2", "--no-calibration",
                 "--control-port", "0", "--keys", "off"]
         with LiveProcess(argv, tmp_path / "config") as run:
-            feeder = threading.Thread(target=phone_thread, args=(phone, stop), daemon=True)
-            feeder.start()
-            try:
-                code, output = run.finish(timeout=240)
-            finally:
-                stop.set()
-                feeder.join(timeout=10)
-                phone.close()
+            code, output = run.finish_while(lambda stop: phone_thread(phone, stop), timeout=240)
         got = receiver.latest()
     assert code == 0, output
     assert "sending what is tracked over VMC to 127.0.0.1" in output
