@@ -21,6 +21,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from loop_clock import LoopClock
 
 from vtube_plugin.live.loop import LiveLoop
 from vtube_plugin.mapping.mapper import Mapper
@@ -137,17 +138,6 @@ class ArrivedEarlier:
         return FaceFrame({"jawOpen": 0.4}, timestamp=self.clock.now - self.age, source="scripted")
 
 
-class StepClock:
-    def __init__(self):
-        self.now = 50.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 class InstantRenderer:
     size = 32
 
@@ -156,7 +146,7 @@ class InstantRenderer:
 
 
 def test_the_status_line_and_the_pose_recording_carry_the_latency(tmp_path):
-    clock = StepClock()
+    clock = LoopClock()
     out = io.StringIO()
     poses = tmp_path / "poses.jsonl"
     loop = LiveLoop(source=ArrivedEarlier(clock, 0.045), mapper=Mapper(load_profile("arkit")),
@@ -174,7 +164,7 @@ def test_the_status_line_and_the_pose_recording_carry_the_latency(tmp_path):
 
 
 def test_without_tracking_there_is_no_latency_to_show(tmp_path):
-    clock = StepClock()
+    clock = LoopClock()
     poses = tmp_path / "poses.jsonl"
     summary = LiveLoop(source=NoSource(), mapper=Mapper(load_profile("arkit")), renderer=InstantRenderer(),
                        sinks=[TimedSink()], fps=FPS, record_poses=poses, max_frames=3, status_stream=io.StringIO(),

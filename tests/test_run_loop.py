@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from loop_clock import LoopClock
 
 from vtube_plugin.live.loop import LiveLoop
 from vtube_plugin.mapping.mapper import Mapper
@@ -19,19 +20,6 @@ from vtube_plugin.sources.frame import FaceFrame
 from vtube_plugin.sources.none import NoSource
 
 FPS = 30
-
-
-class LoopClock:
-    """time.monotonic and time.sleep for the loop: sleeping advances the clock instantly."""
-
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 class ScriptedSource:
