@@ -123,9 +123,7 @@ function schedulePose() {
   // Input events come faster than the screen refreshes; one post per animation frame is plenty. Posts go
   // one at a time: two in flight could reach the server in the wrong order and leave an older pose newest.
   state.changed = true;
-  updateStatus();
-  if (state.sending) return;
-  state.sending = new Promise((resolve) => requestAnimationFrame(async () => {
+  if (!state.sending) state.sending = new Promise((resolve) => requestAnimationFrame(async () => {
     while (state.changed) {
       state.changed = false;
       await sendPose();
@@ -134,6 +132,7 @@ function schedulePose() {
     updateStatus();
     resolve();
   }));
+  updateStatus();
 }
 
 async function sendPose() {
@@ -188,8 +187,8 @@ function showFrame(ticket, url) {
   updateStatus();
 }
 
-// Caught up: no slider move is waiting to be posted, and the frame shown is the newest pose's.
-function caughtUp() { return !state.changed && !state.sending && state.shown >= state.posted && state.posted > 0; }
+// Caught up: no slider move is waiting to be posted (or being posted), and the frame shown is the newest pose's.
+function caughtUp() { return !state.sending && state.shown >= state.posted && state.posted > 0; }
 
 function updateStatus() {
   const ready = caughtUp();
