@@ -34,6 +34,15 @@ def tha3_weights_dir() -> Path:
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def measured_plan(tha3_weights_dir):
+    """`--precision auto` measures this machine's plan on its first start (render/tuning.py), ~20 s on 2 cores.
+    Measured here once, before any test, so that no live test spends its own time limits waiting for it."""
+    from vtube_plugin.render import Renderer
+
+    Renderer.load(weights_dir=tha3_weights_dir, engine="auto", precision="auto", say=lambda line: None)
+
+
 @pytest.fixture(scope="session")
 def sample_rgba(tha3_weights_dir) -> np.ndarray:
     """The default sample character as uint8 (512, 512, 4)."""

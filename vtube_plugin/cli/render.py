@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if not out.parent.expanduser().is_dir():
         raise UserError(f"cannot write {out}: the folder {out.parent} does not exist")
     pose = Pose.parse(args.pose) if args.pose else Pose()
-    renderer = renderer_from_args(args)
+    renderer = renderer_from_args(args, tuning="cached")  # one frame: never waits for the plan to be measured
     renderer.set_character(load_character_or_sample(args.image, renderer.size))
     frame = renderer.render(pose)
     options = {"lossless": True} if out.suffix.lower() == ".webp" else {}

@@ -45,6 +45,9 @@ class TalkingHeadNetwork(nn.Module):
     face_box: Box  # where the face morpher looks
     weights: dict[str, WeightFile]  # stage attribute -> its checkpoint file (declared in the model's weights.py)
     how_to_get: str  # ends every weight-loading error: where users get the files
+    # The renderer's per-frame stages -> the module each runs (a stage's precision and upsampling form are
+    # set on that module alone: render/plan.py).
+    stage_modules: dict[str, str]
 
     eyebrow_decomposer: nn.Module
     eyebrow_morphing_combiner: nn.Module

@@ -15,24 +15,17 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from vtube_plugin.render.convert import linear_to_srgb
+from vtube_plugin.render.convert import rgba8
+from vtube_plugin.render.plan import Plan
 from vtube_plugin.render.torch_stages import TorchStages
 
 WARMUP_RUNS = 3  # eager runs on a side stream before capture (cuDNN picks its algorithms, allocator settles)
 
 
-def _rgba8(frame: Tensor) -> Tensor:
-    """tensor_to_rgba's arithmetic on the device, shaped (H, W, 4) uint8 (kept in step with convert.py)."""
-    x = (frame[0].float() + 1.0) * 0.5
-    rgb = linear_to_srgb(x[:3])
-    alpha = x[3:4].clamp(0.0, 1.0)
-    return torch.cat([rgb, alpha], dim=0).mul(255.0).round().to(torch.uint8).permute(1, 2, 0).contiguous()
-
-
 class CudaGraphStages(TorchStages):
     label = "torch+cuda-graphs"
 
-    def __init__(self, network: nn.Module, device: torch.device, plan: dict[str, str]):
+    def __init__(self, network: nn.Module, device: torch.device, plan: Plan):
         super().__init__(network, device, plan)
         self._graphs: dict[int, torch.cuda.CUDAGraph] = {}
         self._pool = None
@@ -76,7 +69,7 @@ class CudaGraphStages(TorchStages):
         with self._precision("edit"):
             frame = net.edit(s["face"], rotated, pose)
         s["frame"].copy_(frame)
-        s["rgba"].copy_(_rgba8(frame))
+        s["rgba"].copy_(rgba8(frame))
 
     def _allocate_outputs(self) -> None:
         net, s = self.network, self._static
@@ -85,7 +78,7 @@ class CudaGraphStages(TorchStages):
             face = net.morph_face(s["image"], eyebrows, s["pose"])
             frame = net.edit(face, net.rotate(face, s["pose"]), s["pose"])
         s["eyebrows"], s["face"] = eyebrows.clone(), face.clone()
-        s["frame"], s["rgba"] = frame.clone(), _rgba8(frame)
+        s["frame"], s["rgba"] = frame.clone(), rgba8(frame)
         self._host_rgba = torch.empty(s["rgba"].shape, dtype=torch.uint8, pin_memory=True)
 
     def _capture(self, first: int) -> torch.cuda.CUDAGraph:

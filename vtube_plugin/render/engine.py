@@ -1,7 +1,8 @@
 """Which engine runs the network (torch, OpenVINO, ONNX Runtime), at which precision per stage, and why.
 
-`choose_engine` resolves `--engine auto` among what is installed; `stage_precisions` turns `--precision`
-into one precision per stage for that engine (docs/engines.md has the table).
+`choose_engine` resolves `--engine auto` among what is installed; `fixed_plan` turns a named `--precision`
+into one precision and upsampling form per stage for that engine (docs/engines.md has the table); `auto` on
+a CPU is measured on the machine (render/tuning.py).
 """
 
 from __future__ import annotations
@@ -10,14 +11,11 @@ import importlib.util
 from dataclasses import dataclass
 
 from vtube_plugin.errors import UserError
+from vtube_plugin.render.plan import FRAME_STAGES, Plan, StageChoice, uniform_plan
 
 # openvino-gpu: OpenVINO on an Intel GPU (integrated or Arc); frames still arrive as CPU tensors (--device cpu).
 ENGINES = ("auto", "torch", "openvino", "openvino-gpu", "onnxruntime")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-FRAME_STAGES = ("morph_eyebrows", "morph_face", "rotate", "edit")
-# Measured on CPUs with native bf16 (docs/performance.md): bf16 pays only for the stages at 256 and 512
-# pixels; the small 128/192 px morphers are faster in fp32. Every plan stays >= 45 dB against fp32.
-BF16_STAGES = ("rotate", "edit")
 
 INSTALL = {
     "openvino": "pip install openvino",
@@ -93,6 +91,21 @@ def choose_engine(requested: str, device_type: str, model: str) -> EngineChoice:
     return EngineChoice(requested, f"engine: {requested}")
 
 
+def engine_version(engine: str) -> str:
+    """The installed version of what runs the stages (part of a measured plan's key)."""
+    if engine in ("openvino", "openvino-gpu"):
+        import openvino as ov
+
+        return ov.get_version()
+    if engine == "onnxruntime":
+        import onnxruntime as ort
+
+        return ort.__version__
+    import torch
+
+    return torch.__version__
+
+
 def cpu_has_native_bf16(engine: str) -> bool:
     """True where bf16 runs in hardware (AVX-512 BF16 or AMX); elsewhere it is emulated and slower than fp32."""
     if engine == "openvino":
@@ -107,16 +120,18 @@ def cpu_has_native_bf16(engine: str) -> bool:
         return False
 
 
-def stage_precisions(engine: str, precision: str, device_type: str) -> dict[str, str]:
-    """--precision -> {stage: fp32|bf16|fp16} for the four per-frame stages (decompose runs once, in fp32
-    on the CPU, or in the network's own precision on CUDA)."""
+def fixed_plan(engine: str, precision: str, device_type: str, model: str = "tha3") -> Plan | None:
+    """--precision -> the plan for the four per-frame stages (decompose runs once, in fp32 on the CPU, or in
+    the network's own precision on CUDA); None where it is measured on this machine instead: `auto` for THA3
+    on a CPU (render/tuning.py). A named precision is never overruled."""
     if precision not in PRECISIONS:
         raise UserError(f"unknown precision '{precision}': choose one of {', '.join(PRECISIONS)}")
     cuda = device_type == "cuda"
     if engine == "openvino-gpu":  # a GPU computes in fp16 natively: auto is fp16, fp32 is the accurate mode
         if precision == "bf16":
             raise UserError("--engine openvino-gpu runs fp16 or fp32: use --precision auto, fp16 or fp32")
-        return dict.fromkeys(FRAME_STAGES, "fp16" if precision == "auto" else precision)
+        # The folded upsampling as before: nothing has been measured on an Intel GPU yet (docs/engines.md).
+        return dict.fromkeys(FRAME_STAGES, StageChoice("fp16" if precision == "auto" else precision, "folded"))
     if precision == "fp16" and not (cuda and engine == "torch"):
         if engine == "torch":
             raise UserError("fp16 needs a CUDA device; on the CPU use --precision bf16 (or fp32)")
@@ -127,16 +142,8 @@ def stage_precisions(engine: str, precision: str, device_type: str) -> dict[str,
                         "openvino for bf16")
     if precision == "auto":
         if cuda:
-            return dict.fromkeys(FRAME_STAGES, "fp16")
-        if engine == "onnxruntime" or not cpu_has_native_bf16(engine):
-            return dict.fromkeys(FRAME_STAGES, "fp32")
-        return {stage: "bf16" if stage in BF16_STAGES else "fp32" for stage in FRAME_STAGES}
-    return dict.fromkeys(FRAME_STAGES, precision)
-
-
-def describe_plan(plan: dict[str, str]) -> str:
-    """'fp32' when uniform, else 'morph_eyebrows fp32, ..., edit bf16'."""
-    values = set(plan.values())
-    if len(values) == 1:
-        return values.pop()
-    return ", ".join(f"{stage} {p}" for stage, p in plan.items())
+            return uniform_plan(engine, "fp16", device_type)
+        if model != "tha3":  # THA2 runs fp32 on torch: its bf16 plan has not been measured to pay
+            return uniform_plan(engine, "fp32", device_type)
+        return None
+    return uniform_plan(engine, precision, device_type)

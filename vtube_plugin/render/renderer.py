@@ -19,14 +19,8 @@ from torch import Tensor
 from vtube_plugin.errors import UserError
 from vtube_plugin.pose import EYEBROW_SLICE, FACE_SLICE, Pose
 from vtube_plugin.render.convert import rgba_to_tensor, tensor_to_rgba
-from vtube_plugin.render.engine import (
-    PRECISIONS,
-    EngineChoice,
-    choose_engine,
-    cpu_has_native_bf16,
-    describe_plan,
-    stage_precisions,
-)
+from vtube_plugin.render.engine import PRECISIONS, EngineChoice, choose_engine, cpu_has_native_bf16, fixed_plan
+from vtube_plugin.render.plan import Plan, describe_plan, plan_precisions
 
 CHARACTER_SIZE = 512  # the app loads every character at this size, framed by docs/character-images.md
 # The stages in order; each reruns when anything before it reran or its pose slice changed.
@@ -62,23 +56,11 @@ def _say_stderr(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def build_stages(network: torch.nn.Module, model: str, weights_dir: str | Path | None, device: torch.device,
-                 engine: str, precision: str, say: Callable[[str], None], choice: EngineChoice | None = None):
-    """The engine that runs the stages, with its per-stage precisions; says what `auto` chose. `choice`:
-    what `choose_engine` already said for these arguments (it asks the installed engines for devices)."""
-    choice = choice or choose_engine(engine, device.type, model)
-    plan = stage_precisions(choice.engine, precision, device.type)
-    if engine == "auto" or precision == "auto":
-        say(f"{choice.reason}; precision {describe_plan(plan)}")
-    if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16(choice.engine):
-        say("note: this CPU has no native bf16, so bf16 is emulated and far slower than fp32 here; "
-            "--precision auto picks what is fastest")
-    if choice.engine == "torch":
-        if device.type == "cuda":
-            from vtube_plugin.nn.encoder_decoder import set_fold_upsampling
-
-            # The folded upsampling was measured on CPUs only; on CUDA the plain kernels stay until it is timed there.
-            set_fold_upsampling(network, False)
+def make_stages(network: torch.nn.Module, weights_dir: str | Path | None, device: torch.device, engine: str,
+                plan: Plan, say: Callable[[str], None], forms: set[str] | None = None):
+    """The engine's stages running `plan`; `forms`: the upsampling forms to have exported (the plan's own
+    when not given; the tuner asks for both)."""
+    if engine == "torch":
         if device.type == "cuda" and os.environ.get("VTUBE_PLUGIN_CUDA_GRAPHS", "1") != "0":
             from vtube_plugin.render.cuda_graphs import CudaGraphStages
 
@@ -92,15 +74,41 @@ def build_stages(network: torch.nn.Module, model: str, weights_dir: str | Path |
     from vtube_plugin.render.exported_stages import OnnxRuntimeStages, OpenVINOStages, onnxruntime_providers
 
     network = network.float().cpu()
-    # ONNX Runtime runs the plain upsampling faster than the folded one, OpenVINO the other way round.
-    folder = ensure_exported(network, require_tha3_weights(weights_dir), engine_label=LABELS[choice.engine],
-                             fold_upsampling=choice.engine != "onnxruntime", say=say)
+    weights = require_tha3_weights(weights_dir)
+    folders = {form: ensure_exported(network, weights, engine_label=f"{LABELS[engine]} ({form} upsampling)",
+                                     fold_upsampling=form == "folded", say=say)
+               for form in sorted(forms or {choice.form for choice in plan.values()})}
     threads = torch.get_num_threads()
-    if choice.engine == "openvino":
-        return OpenVINOStages(network, folder, plan, threads)
-    if choice.engine == "openvino-gpu":
-        return OpenVINOStages(network, folder, plan, threads, target="GPU")
-    return OnnxRuntimeStages(network, folder, plan, threads, onnxruntime_providers(device.type))
+    if engine == "openvino":
+        return OpenVINOStages(network, folders, plan, threads)
+    if engine == "openvino-gpu":
+        return OpenVINOStages(network, folders, plan, threads, target="GPU")
+    return OnnxRuntimeStages(network, folders, plan, threads, onnxruntime_providers(device.type))
+
+
+def build_stages(network: torch.nn.Module, model: str, weights_dir: str | Path | None, device: torch.device,
+                 engine: str, precision: str, say: Callable[[str], None], choice: EngineChoice | None = None,
+                 tuning: str = "auto"):
+    """The engine that runs the stages, with its per-stage plan; says what `auto` chose and where the plan came
+    from. `choice`: what `choose_engine` already said for these arguments (it asks the installed engines for
+    devices). `tuning` (for `--precision auto` on a CPU, render/tuning.py): "auto" reads the plan measured on
+    this machine or measures it now, "cached" only reads it (fp32 until measured), "again" measures anew."""
+    choice = choice or choose_engine(engine, device.type, model)
+    if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16(choice.engine):
+        say("note: this CPU has no native bf16, so bf16 is emulated and far slower than fp32 here; "
+            "--precision auto picks what is fastest")
+    plan = fixed_plan(choice.engine, precision, device.type, model)
+    if plan is not None:
+        if engine == "auto" or precision == "auto":
+            say(f"{choice.reason}; precision {describe_plan(plan)}")
+        return make_stages(network, weights_dir, device, choice.engine, plan, say)
+    from vtube_plugin.render.tuning import measured_stages
+
+    stages, where = measured_stages(lambda p, forms=None: make_stages(network, weights_dir, device, choice.engine, p,
+                                                                     say, forms),
+                                    choice.engine, network, weights_dir, tuning, say)
+    say(f"{choice.reason}; precision {where}")
+    return stages
 
 
 def load_network(model: str, weights_dir: str | Path | None):
@@ -132,7 +140,8 @@ class Renderer:
             stages = build_stages(network, "", None, self.device, "torch", precision, _say_stderr)
         self.stages = stages  # the engine: set_character(image) and run_from(first stage, pose) -> frame
         self.engine = engine
-        self.stage_precisions: dict[str, str] = dict(stages.plan)
+        self.plan: Plan = dict(stages.plan)
+        self.stage_precisions: dict[str, str] = plan_precisions(self.plan)
         # Characters come in at `size` for every model; frames come out at the network's own `frame_size`
         # (THA2 poses the top-centre 256x256 of the character, where its head framing puts the head).
         self.size: int = CHARACTER_SIZE
@@ -146,9 +155,11 @@ class Renderer:
 
     @classmethod
     def load(cls, model: str = "tha3", weights_dir: str | Path | None = None, device: str = "cpu",
-             precision: str = "fp32", engine: str = "torch", say: Callable[[str], None] = _say_stderr) -> Renderer:
-        """engine: auto, torch, openvino or onnxruntime; precision: auto (fastest per stage at >= 45 dB),
-        fp32 (accurate), bf16 (CPU) or fp16 (CUDA). docs/engines.md says what each needs."""
+             precision: str = "fp32", engine: str = "torch", say: Callable[[str], None] = _say_stderr,
+             tuning: str = "auto") -> Renderer:
+        """engine: auto, torch, openvino or onnxruntime; precision: auto (the plan measured fastest on this
+        machine at >= 45 dB), fp32 (accurate), bf16 (CPU) or fp16 (CUDA); tuning: see build_stages.
+        docs/engines.md says what each needs."""
         dev = resolve_device(device)
         if precision not in PRECISIONS:
             raise UserError(f"unknown precision '{precision}': choose one of {', '.join(PRECISIONS)}")
@@ -158,7 +169,7 @@ class Renderer:
 
             tune_allocator()
         network = load_network(model, weights_dir)
-        stages = build_stages(network, model, weights_dir, dev, engine, precision, say, choice)
+        stages = build_stages(network, model, weights_dir, dev, engine, precision, say, choice, tuning)
         return cls(network, dev, precision, stages=stages, engine=stages.label)
 
     # --- characters ---------------------------------------------------------------------------

@@ -31,6 +31,8 @@ class THA2(TalkingHeadNetwork):
     face_box = (32, 32, 192)
     weights = WEIGHTS
     how_to_get = HOW_TO_GET
+    stage_modules = {"morph_eyebrows": "eyebrow_morphing_combiner", "morph_face": "face_morpher",
+                     "rotate": "face_rotator", "edit": "combiner"}
 
     def __init__(self):
         super().__init__()

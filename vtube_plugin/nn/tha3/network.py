@@ -28,6 +28,8 @@ class THA3(TalkingHeadNetwork):
     face_box = (32, 160, 192)
     weights = WEIGHTS
     how_to_get = HOW_TO_GET
+    stage_modules = {"morph_eyebrows": "eyebrow_morphing_combiner", "morph_face": "face_morpher",
+                     "rotate": "face_body_rotator", "edit": "editor"}
 
     def __init__(self):
         super().__init__()
