@@ -253,6 +253,6 @@ def measured_stages(make: Callable[..., object], engine: str, network, weights_d
     say(f"measuring which precision and form of each stage runs fastest on this CPU (once, about "
         f"{len(choices) * 5} s; later starts read it from {path.parent})")
     with tqdm(total=len(FRAME_STAGES) + 2, desc="measuring the plan", unit="step", leave=False) as bar:
-        tuned = tune(stages, reference, choices, progress=bar.update)
+        tuned = tune(stages, reference, choices, poses=POSES, rounds=ROUNDS, progress=bar.update)
     store_plan(path, key, parts, tuned, say)
     return stages, tuned.describe()
