@@ -32,11 +32,7 @@ def load_character(path: str | Path, size: int) -> np.ndarray:
     goes to stderr.
     """
     path = Path(path).expanduser()
-    if path.is_dir():
-        raise UserError(f"character image {path} is a folder; give the path of a PNG or WebP file.")
-    if not path.is_file():
-        raise UserError(f"character image {path} not found.")
-    image = _read(path)
+    image = read_picture(path)
 
     image = _with_alpha(image, path)
     width, height = image.size
@@ -62,7 +58,12 @@ def load_character(path: str | Path, size: int) -> np.ndarray:
     return np.ascontiguousarray(pixels, dtype=np.uint8)
 
 
-def _read(path: Path) -> Image.Image:
+def read_picture(path: Path, kinds: str = "a PNG or WebP file") -> Image.Image:
+    """The decoded picture at `path`; its size is checked from the header first (MAX_SIDE)."""
+    if path.is_dir():
+        raise UserError(f"character image {path} is a folder; give the path of {kinds}.")
+    if not path.is_file():
+        raise UserError(f"character image {path} not found.")
     try:
         with warnings.catch_warnings():  # Pillow warns of big pictures at open; the size check below says why
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -77,7 +78,7 @@ def _read(path: Path) -> Image.Image:
             opened.load()  # decode now: a truncated file fails here, not later in the renderer
             return opened.copy()
     except UnidentifiedImageError:
-        raise UserError(f"character image {path} is not an image (expected a PNG or WebP file).") from None
+        raise UserError(f"character image {path} is not an image (expected {kinds}).") from None
     except Image.DecompressionBombError:
         raise UserError(f"character image {path} is far too large to be a character picture.") from None
     except (OSError, SyntaxError, ValueError) as err:
