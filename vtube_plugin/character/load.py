@@ -92,10 +92,3 @@ def _with_alpha(image: Image.Image, path: Path) -> Image.Image:
     if not has_alpha:
         raise UserError(f"character image {path} has no transparency (alpha channel). {_HOW_TO_MAKE_TRANSPARENT}")
     return image.convert("RGBA")
-
-
-def load_character_or_sample(path: str | Path | None, size: int) -> np.ndarray:
-    """The user's character picture, or the fetched sample character when none is given, at `size`."""
-    from vtube_plugin.models.store import sample_character
-
-    return load_character(path if path else sample_character(), size)
