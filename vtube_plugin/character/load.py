@@ -19,7 +19,8 @@ MIN_SIZE = 256
 MAX_SIDE = 4096
 GUIDE = "docs/character-images.md"
 _HOW_TO_MAKE_TRANSPARENT = (
-    "The character must be on a transparent background: remove the background in an image editor "
+    "The character must be on a transparent background: `vtube-plugin character fit IMAGE -o fitted.png` "
+    "removes a flat one (white, one colour, a soft gradient) and frames the character; or remove it in an image editor "
     "(GIMP: Layer > Transparency > Add Alpha Channel, then select the background and delete it; or a "
     "background-removal tool) and save as PNG or WebP, which keep transparency (JPEG does not)."
 )
@@ -38,8 +39,8 @@ def load_character(path: str | Path, size: int) -> np.ndarray:
     width, height = image.size
     if width != height:
         raise UserError(
-            f"character image {path} is {width}x{height}; it must be square. Crop or pad it to a square "
-            f"(transparent padding) with the head centred in the top half (see {GUIDE})."
+            f"character image {path} is {width}x{height}; it must be square. `vtube-plugin character fit "
+            f"IMAGE -o fitted.png` makes it square with the head in the network's box (see {GUIDE})."
         )
     if width < MIN_SIZE:
         raise UserError(
