@@ -111,7 +111,7 @@ def test_not_square_gives_its_size_and_how_to_fix_it(tmp_path):
     message = str(_fails(path))
 
     assert "is 800x600; it must be square" in message
-    assert "head centred in the top half" in message
+    assert "vtube-plugin character fit" in message and "head in the network's box" in message
 
 
 def test_too_small(tmp_path):

@@ -46,10 +46,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--save-dir {save_dir} is a file, not a folder")
     extra = Path(args.character).expanduser() if args.character else None
     if extra is not None:
-        from vtube_plugin.character import load_character
+        from vtube_plugin.character import load_users_character
         from vtube_plugin.render.renderer import CHARACTER_SIZE
 
-        load_character(extra, CHARACTER_SIZE)  # a picture we cannot use is said now, not after the slow model load
+        # A picture we cannot use is said now, not after the slow model load; a badly framed one is warned of.
+        load_users_character(extra, CHARACTER_SIZE)
 
     renderer = renderer_from_args(args)
     shelf = CharacterShelf(renderer.size, store.sample_images_dir(), extra)

@@ -19,7 +19,8 @@ MIN_SIZE = 256
 MAX_SIDE = 4096
 GUIDE = "docs/character-images.md"
 _HOW_TO_MAKE_TRANSPARENT = (
-    "The character must be on a transparent background: remove the background in an image editor "
+    "The character must be on a transparent background: `vtube-plugin character fit IMAGE -o fitted.png` "
+    "removes a flat one (white, one colour, a soft gradient) and frames the character; or remove it in an image editor "
     "(GIMP: Layer > Transparency > Add Alpha Channel, then select the background and delete it; or a "
     "background-removal tool) and save as PNG or WebP, which keep transparency (JPEG does not)."
 )
@@ -32,18 +33,14 @@ def load_character(path: str | Path, size: int) -> np.ndarray:
     goes to stderr.
     """
     path = Path(path).expanduser()
-    if path.is_dir():
-        raise UserError(f"character image {path} is a folder; give the path of a PNG or WebP file.")
-    if not path.is_file():
-        raise UserError(f"character image {path} not found.")
-    image = _read(path)
+    image = read_picture(path)
 
     image = _with_alpha(image, path)
     width, height = image.size
     if width != height:
         raise UserError(
-            f"character image {path} is {width}x{height}; it must be square. Crop or pad it to a square "
-            f"(transparent padding) with the head centred in the top half (see {GUIDE})."
+            f"character image {path} is {width}x{height}; it must be square. `vtube-plugin character fit "
+            f"IMAGE -o fitted.png` makes it square with the head in the network's box (see {GUIDE})."
         )
     if width < MIN_SIZE:
         raise UserError(
@@ -62,7 +59,12 @@ def load_character(path: str | Path, size: int) -> np.ndarray:
     return np.ascontiguousarray(pixels, dtype=np.uint8)
 
 
-def _read(path: Path) -> Image.Image:
+def read_picture(path: Path, kinds: str = "a PNG or WebP file") -> Image.Image:
+    """The decoded picture at `path`; its size is checked from the header first (MAX_SIDE)."""
+    if path.is_dir():
+        raise UserError(f"character image {path} is a folder; give the path of {kinds}.")
+    if not path.is_file():
+        raise UserError(f"character image {path} not found.")
     try:
         with warnings.catch_warnings():  # Pillow warns of big pictures at open; the size check below says why
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -77,7 +79,7 @@ def _read(path: Path) -> Image.Image:
             opened.load()  # decode now: a truncated file fails here, not later in the renderer
             return opened.copy()
     except UnidentifiedImageError:
-        raise UserError(f"character image {path} is not an image (expected a PNG or WebP file).") from None
+        raise UserError(f"character image {path} is not an image (expected {kinds}).") from None
     except Image.DecompressionBombError:
         raise UserError(f"character image {path} is far too large to be a character picture.") from None
     except (OSError, SyntaxError, ValueError) as err:
@@ -91,10 +93,3 @@ def _with_alpha(image: Image.Image, path: Path) -> Image.Image:
     if not has_alpha:
         raise UserError(f"character image {path} has no transparency (alpha channel). {_HOW_TO_MAKE_TRANSPARENT}")
     return image.convert("RGBA")
-
-
-def load_character_or_sample(path: str | Path | None, size: int) -> np.ndarray:
-    """The user's character picture, or the fetched sample character when none is given, at `size`."""
-    from vtube_plugin.models.store import sample_character
-
-    return load_character(path if path else sample_character(), size)
