@@ -117,8 +117,6 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
     config.check()
     profile = load_profile(config.profile or source_class(config.source).DEFAULT_PROFILE)
     source = make_source(config.source, config.source_options)  # its option mistakes are said before the slow load
-    if hasattr(source, "say"):  # what a source says mid-stream (the first sender heard) goes below the status line
-        source.say = say
     idle = config.idle_life()
     background = parse_background(config.background)
     for spec in config.outputs:
