@@ -277,7 +277,8 @@ class LiveLoop:
             stack.enter_context(self.source)  # type: ignore[arg-type]
             for sink in self.sinks:
                 stack.enter_context(sink)  # type: ignore[arg-type]
-            recorder = stack.enter_context(PoseRecorder(self.record_poses)) if self.record_poses else None
+            recorder = (stack.enter_context(PoseRecorder(self.record_poses, self.status.message))
+                        if self.record_poses else None)
             if self.console is not None and self.console.active:
                 self.status.message(HELP)
             try:
