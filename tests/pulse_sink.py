@@ -9,6 +9,9 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,12 +34,23 @@ def null_sink():
             sounddevice._terminate()
             sounddevice._initialize()
     name = f"vtube_lip_sync_test_{os.getpid()}"
-    module = subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={name}"],
-                            capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    module = load_null_sink(name)
     try:
         yield name
     finally:
-        subprocess.run(["pactl", "unload-module", module], capture_output=True, timeout=10)
+        unload_module(module)
+
+
+def load_null_sink(name: str, server: str | None = None) -> str:
+    """A null sink called `name` (a microphone plugged in, for whoever records its monitor); its module id."""
+    return subprocess.run(["pactl", *(["-s", server] if server else []), "load-module", "module-null-sink",
+                           f"sink_name={name}"], capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+
+
+def unload_module(module: str, server: str | None = None) -> None:
+    """The sink gone (the microphone unplugged)."""
+    subprocess.run(["pactl", *(["-s", server] if server else []), "unload-module", module], capture_output=True,
+                   timeout=10)
 
 
 def client_env() -> dict[str, str]:
@@ -49,3 +63,34 @@ def client_env() -> dict[str, str]:
     if cookie.is_file():
         env["PULSE_COOKIE"] = str(cookie)
     return env
+
+
+@contextmanager
+def private_pulse(folder: Path) -> Iterator[str]:
+    """A PulseAudio server of the test's own (its socket in `folder`, nothing loaded but what the test loads):
+    unloading a sink there leaves no other microphone for PulseAudio to move the recording to, as unplugging
+    the only headset does. Yields the server address for PULSE_SERVER and `pactl -s`."""
+    for program in ("pulseaudio", "pactl", "paplay"):
+        if shutil.which(program) is None:
+            pytest.skip(f"{program} not installed: tests/install-system-packages.sh installs PulseAudio")
+    socket = folder / "native"
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(folder), HOME=str(folder))
+    with open(folder / "pulseaudio.log", "wb") as log:
+        server = subprocess.Popen(["pulseaudio", "--daemonize=no", "-n", "--use-pid-file=no", "--exit-idle-time=-1",
+                                   f"--load=module-native-protocol-unix socket={socket} auth-anonymous=1"],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)
+    address = f"unix:{socket}"
+    try:
+        deadline = time.monotonic() + 20
+        while subprocess.run(["pactl", "-s", address, "info"], capture_output=True, timeout=10).returncode != 0:
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"a private PulseAudio server did not start: {(folder / 'pulseaudio.log').read_text()}")
+            time.sleep(0.1)
+        yield address
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)

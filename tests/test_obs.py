@@ -293,6 +293,30 @@ def test_obs_killed_mid_run_reconnects_and_keeps_active_expressions(obs, presets
         loop.wait_for("mouth_raised_corner_left", 0.0, after=on)
 
 
+RESTARTS = 3  # an OBS start takes seconds: three restarts keep the test short
+
+
+def test_obs_killed_and_started_again_says_one_line_each_way_and_hotkeys_work_again(obs, presets_file):
+    layer, controller, said = quick_controller(obs, presets_file)
+    with FrameLoop(layer) as loop, controller:
+        assert controller.wait_for("connected", 15), said
+        on = 0
+        for _ in range(RESTARTS):
+            obs.kill()
+            assert controller.wait_for("not-running", 10), said
+            time.sleep(1.0)  # several quiet retries (0.2, 0.4, 0.5 s) while OBS is away
+            obs.start()
+            assert controller.wait_for("connected", 15), said
+            set_item(obs, "happy", True)  # the hotkey works again, without a restart of ours
+            on = loop.wait_for("mouth_raised_corner_left", 1.0, after=on)
+            set_item(obs, "happy", False)
+            on = loop.wait_for("mouth_raised_corner_left", 0.0, after=on)
+    lost = [line for line in said if "lost the connection" in line]
+    back = [line for line in said if line.startswith("OBS: connected to")]
+    assert len(lost) == RESTARTS and len(back) == RESTARTS + 1, said  # one line each way, each time
+    assert not any("retrying in" in line for line in said), said  # the retries while it was away went quietly
+
+
 def test_a_frozen_obs_is_noticed_within_seconds_and_reconnected_when_it_wakes(obs, presets_file):
     # SIGSTOP freezes the real OBS: its sockets stay open and the kernel still takes our bytes, but nothing
     # answers (a hung OBS). Before, the controller waited on it forever and said nothing.

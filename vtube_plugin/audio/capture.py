@@ -6,6 +6,7 @@ A missing or busy microphone is an `AudioUnavailable` whose message lists the in
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,11 @@ import numpy as np
 from vtube_plugin.audio.voice import HOP, RATE
 
 Samples = Callable[[np.ndarray], None]
+GONE_AFTER = 1.0  # seconds without sound from an open microphone (PortAudio calls every 10 ms): it is gone
+START_GRACE = 5.0  # seconds a just-opened microphone may take before its first sound (PulseAudio can take 2)
+BACK_AFTER = 20  # blocks of sound (0.2 s) that make a reopened microphone count as back
+RETRY_FIRST = 0.5  # seconds before the first try to open it again; doubled after each failed try
+RETRY_MOST = 8.0
 
 
 class AudioUnavailable(Exception):
@@ -90,16 +96,42 @@ class _Resampler:
         return self(frame)
 
 
-class MicInput:
-    """The microphone: PortAudio calls back every 10 ms with the newest samples."""
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
-    def __init__(self, device: str | None, on_samples: Samples):
+
+class MicInput:
+    """The microphone: PortAudio calls back every 10 ms with the newest samples.
+
+    A microphone that falls silent for GONE_AFTER (unplugged, a headset switched off: PortAudio stops calling)
+    is said once, let go and opened again after `retry_after` seconds, then twice as long each time (RETRY_MOST at
+    most); once sound flows again that is said once too. Meanwhile the voice is silent, so the mouth follows
+    tracking (expressions/lip_sync.py)."""
+
+    def __init__(self, device: str | None, on_samples: Samples, say: Callable[[str], None] = _say,
+                 retry_after: float = RETRY_FIRST):
         self.device_spec, self.on_samples = device, on_samples
+        self.say = say
+        self.retry_after = retry_after
         self.name = "mic"
         self.latency = 0.0  # seconds PortAudio itself buffers (reported by the device)
+        self.blocks = 0  # blocks of sound heard
+        self.outages = 0  # times it went away
+        self.reopens = 0  # tries to open it again
+        self.away_since: float | None = None
+        self._heard_at = 0.0
         self._stream = None
+        self._stop = threading.Event()
+        self._watch: threading.Thread | None = None
 
     def start(self) -> MicInput:
+        self._open()
+        self.name = f"mic ({self._device_name})"  # it is heard from now on: begin() has nothing to do
+        self._watch = threading.Thread(target=self._watch_sound, name="mic-watch", daemon=True)
+        self._watch.start()
+        return self
+
+    def _open(self) -> None:
         sd = _sounddevice()
         device = find_device(self.device_spec)
         try:
@@ -113,27 +145,75 @@ class MicInput:
 
             def callback(indata, frames, when, status):  # PortAudio's thread: keep it short
                 mono = indata[:, 0]
+                self._heard_at = time.monotonic()
+                self.blocks += 1
                 self.on_samples(mono.copy() if resample is None else resample.from_array(mono, rate))
 
             self._stream = sd.InputStream(device=device, channels=1, samplerate=rate, dtype="float32",
                                           blocksize=int(rate * HOP / RATE), latency="low", callback=callback)
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
-            self.close()
+            self._close_stream()
             raise AudioUnavailable(f"cannot open the microphone ({exc}); it may be in use by another program "
                                    f"or unplugged.\n{describe_devices()}") from None
-        self.name = f"mic ({info['name']})"  # it is heard from now on: begin() has nothing to do
+        self._device_name = info["name"]
         self.latency = float(self._stream.latency)
-        return self
+
+    def _watch_sound(self) -> None:
+        """On its own thread: notice the microphone going silent, and bring it back."""
+        opened_at, blocks_then, wait, next_try = time.monotonic(), self.blocks, self.retry_after, 0.0
+        while not self._stop.wait(0.05):
+            now = time.monotonic()
+            if self._stream is None:  # away: try again when the pause is over
+                if now < next_try:
+                    continue
+                self.reopens += 1
+                try:
+                    self._open()
+                except AudioUnavailable:
+                    wait, next_try = min(wait * 2, RETRY_MOST), now + wait
+                    continue
+                opened_at, blocks_then = time.monotonic(), self.blocks
+                continue
+            heard = self.blocks - blocks_then  # since this stream opened
+            if self.away_since is not None:  # reopened: back once sound flows, else let go and wait longer
+                if heard >= BACK_AFTER:
+                    self.say(f"lip sync: the {self.name} is back after {now - self.away_since:.0f} s; the voice has "
+                             "the mouth again")
+                    self.away_since, wait = None, self.retry_after
+                elif now - opened_at > START_GRACE:
+                    self._close_stream()
+                    wait, next_try = min(wait * 2, RETRY_MOST), now + wait
+                continue
+            # A stream just opened may take a few seconds to deliver its first sound (PulseAudio does).
+            silent_for = now - (self._heard_at if heard else opened_at)
+            if silent_for > (GONE_AFTER if heard else START_GRACE):
+                self.away_since = now - silent_for
+                self.outages += 1
+                self.say(f"lip sync: no sound from the {self.name} for {silent_for:.0f} s (unplugged, or switched "
+                         f"off?); the mouth follows tracking until it is back (trying again after {wait:g} s, then "
+                         f"less often, every {RETRY_MOST:g} s at most)")
+                self._close_stream()
+                next_try = now + wait
 
     def begin(self) -> None:
         pass
 
-    def close(self) -> None:
+    def _close_stream(self) -> None:
         if self._stream is not None:
             stream, self._stream = self._stream, None
-            stream.abort()
-            stream.close()
+            try:
+                stream.abort()
+                stream.close()
+            except Exception:  # noqa: BLE001 - a device that is gone may fail to close; it is let go either way
+                pass
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._watch is not None:
+            self._watch.join(timeout=10)
+            self._watch = None
+        self._close_stream()
 
 
 class FileInput:

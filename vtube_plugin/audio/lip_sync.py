@@ -98,13 +98,15 @@ class Voice:
             return self._now
 
 
-def open_input(spec: str, voice: Voice):
-    """The started capture for `spec` (MicInput or FileInput), or AudioUnavailable."""
+def open_input(spec: str, voice: Voice, say=None):
+    """The started capture for `spec` (MicInput or FileInput), or AudioUnavailable. `say(line)`: what the
+    microphone says mid-stream (gone, back)."""
     from vtube_plugin.audio.capture import FileInput, MicInput
 
     kind, arg = parse_input(spec)
-    source = FileInput(Path(arg).expanduser(), voice.feed) if kind == "file" else MicInput(arg, voice.feed)
-    return source.start()
+    if kind == "file":
+        return FileInput(Path(arg).expanduser(), voice.feed).start()
+    return (MicInput(arg, voice.feed) if say is None else MicInput(arg, voice.feed, say=say)).start()
 
 
 def buffering_seconds(device_latency: float) -> float:

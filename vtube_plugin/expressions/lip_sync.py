@@ -2,7 +2,8 @@
 the mode (auto, audio, tracking, max; see audio/lip_sync.py MODES and docs/lip-sync.md).
 
 A microphone that cannot be opened is said once, with the device list, and the stream goes on with the
-tracked mouth: lip sync never stops a stream.
+tracked mouth: lip sync never stops a stream. One that goes away mid-stream is said once through `say` (the live
+loop's status line), the mouth follows tracking meanwhile, and its return is said once (audio/capture.py).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ class LipSyncLayer:
         self.problem: str | None = None
         self._begun = False
         out = messages if messages is not None else sys.stderr
+        self.say = lambda line: print(line, file=out, flush=True)  # run_live points it at the status line
         try:
-            self.input = open_input(settings.input, self.voice)
+            self.input = open_input(settings.input, self.voice, say=lambda line: self.say(line))
         except AudioUnavailable as exc:
             self.problem = str(exc).splitlines()[0]
             print(f"lip sync off: {exc}", file=out, flush=True)

@@ -40,7 +40,8 @@ HOLD = 0.5
 
 class Source(Protocol):
     """What the loop needs of a tracking source (vtube_plugin/sources/*): a context manager that receives in its
-    own thread, `latest()` the newest FaceFrame or None, `stats` (a SourceStats: packets, dropped) and a `name`."""
+    own thread, `latest()` the newest FaceFrame or None, `stats` (a SourceStats: packets, dropped) and a `name`.
+    Optional: `say`, which the loop points at its status line's messages (a camera gone and back)."""
 
     name: str
 
@@ -57,7 +58,8 @@ class Renderer(Protocol):
 
 class Sink(Protocol):
     """An output. Optional: `fps` (its own frame rate; the loop's otherwise), `closed` (the user closed it),
-    `take_keys()` (keys typed into it), and `timed = True` for `send(rgba, at=, repeat=)`: the output clock's
+    `take_keys()` (keys typed into it), `say` (the loop points it at its status line's messages: a full disk),
+    and `timed = True` for `send(rgba, at=, repeat=)`: the output clock's
     time of the frame and whether it repeats the last one (a file records in real time with it)."""
 
     def __enter__(self): ...
@@ -131,14 +133,14 @@ class LiveLoop:
         if not self.sinks:
             raise ValueError("the live loop needs at least one output: it is paced by their frame rates")
         self.fps = fps
-        self.tracked = TrackedPose(mapper, lost_after, ease_seconds)
+        self.status = StatusLine(status_stream)
+        self.tracked = TrackedPose(mapper, lost_after, ease_seconds, say=self.status.message)
         self.expressions = expressions
         self.record_poses = record_poses
         self.max_frames = max_frames
         self.calibration_frames = calibration_frames
         self.on_calibrated = on_calibrated
         self.console = console
-        self.status = StatusLine(status_stream)
         self.render_thread = render_thread
         self.latency = LatencyWindow()
         self._clock, self._sleep = clock, sleep
@@ -223,7 +225,8 @@ class LiveLoop:
         elif self.tracked.tracking:
             parts.append(f"tracking {age * 1000:4.0f} ms")
         else:
-            parts.append(f"tracking lost ({age:.1f} s)")
+            losses = self.tracked.losses
+            parts.append(f"tracking lost ({age:.1f} s" + (f", {losses} times this stream)" if losses > 1 else ")"))
         stats = getattr(self.source, "stats", None)  # sources.base.SourceStats
         if stats is not None:
             parts.append(f"{self.source.name}: {stats.packets} received, {stats.dropped} dropped")
@@ -264,6 +267,9 @@ class LiveLoop:
         self._sent = [0] * len(self.sinks)  # the number of the rendered frame each output got last
         newest = 0  # the number of the newest rendered frame handed out
         last: Rendered | None = None  # that frame
+        for part in (self.source, *self.sinks):
+            if hasattr(part, "say"):  # what a source or an output says mid-stream goes above the status line
+                part.say = self.status.message
         with ExitStack() as stack:
             # The worker first, so it is stopped last: on any stop the outputs and the recording are finished
             # at once, not after the render in progress (it only reads the source and uses the renderer).
@@ -271,7 +277,8 @@ class LiveLoop:
             stack.enter_context(self.source)  # type: ignore[arg-type]
             for sink in self.sinks:
                 stack.enter_context(sink)  # type: ignore[arg-type]
-            recorder = stack.enter_context(PoseRecorder(self.record_poses)) if self.record_poses else None
+            recorder = (stack.enter_context(PoseRecorder(self.record_poses, self.status.message))
+                        if self.record_poses else None)
             if self.console is not None and self.console.active:
                 self.status.message(HELP)
             try:

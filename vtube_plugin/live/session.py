@@ -117,8 +117,6 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
     config.check()
     profile = load_profile(config.profile or source_class(config.source).DEFAULT_PROFILE)
     source = make_source(config.source, config.source_options)  # its option mistakes are said before the slow load
-    if hasattr(source, "say"):  # what a source says mid-stream (the first sender heard) goes below the status line
-        source.say = say
     idle = config.idle_life()
     background = parse_background(config.background)
     for spec in config.outputs:
@@ -166,6 +164,8 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
         )
         if idle is not None:
             idle.follow(loop.tracked)  # what the tracker drives, and how much of the pose is tracked right now
+        if lip_sync is not None:
+            lip_sync.say = loop.status.message  # a microphone gone and back, said above the status line
         state = (" (calibrated)" if calibration
                  else " (the first steady seconds set your neutral head: look at the screen)" if mapper.auto_calibrating
                  else " (not calibrated: type c + Enter)")

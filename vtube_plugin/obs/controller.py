@@ -1,7 +1,8 @@
 """The OBS side door: OBS hotkeys and custom events switch expressions; expressions drive OBS back.
 
 Runs on its own thread so rendering never waits for OBS. It reconnects with a growing delay when OBS
-is closed or restarts, and says on the console what it is doing (connected, retrying in Ns, wrong password).
+is closed or restarts, and says on the console what it is doing (connected, retrying in Ns, wrong password),
+each once: a lost connection is one line, and its return another.
 A frozen OBS keeps its socket open and answers nothing: a request every `keepalive` seconds notices it.
 """
 
@@ -85,22 +86,29 @@ class ObsController:
     # --- the controller thread ----------------------------------------------------------------
     def _run(self) -> None:
         delay = self.first_delay
+        reconnecting = False  # after a lost connection: "reconnecting" was said, the retries go quietly
         while not self._stop.is_set():
             try:
                 self._connect()
             except ObsUnavailable as exc:
-                self._set_state(exc.reason, f"OBS: {exc}; retrying in {delay:g}s")
+                # Each reason is said once, however many retries it lasts; a wrong password is always said.
+                quiet = reconnecting and exc.reason in ("not-running", "lost")
+                self._set_state(exc.reason, None if quiet else f"OBS: {exc}; retrying in {delay:g}s, then less "
+                                f"often (every {self.max_delay:g}s at most)", key=f"OBS: {exc}")
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.max_delay)
                 continue
             delay = self.first_delay
+            reconnecting = False
             how = ""
             try:
                 self._serve()
             except _Lost as lost:
                 how = f" ({lost})" if str(lost) else ""
             if not self._stop.is_set():  # said before closing: closing a frozen connection can take a while
-                self._set_state("lost", f"OBS: lost the connection to {self.settings.address}{how}; reconnecting")
+                self._set_state("lost", f"OBS: lost the connection to {self.settings.address}{how}; reconnecting "
+                                "by itself when it is back (hotkeys wait until then)")
+                reconnecting = True
             self._disconnect()
 
     def _connect(self) -> None:
@@ -180,12 +188,14 @@ class ObsController:
             timed_out = "Timeout" in type(exc).__name__ or "timed out" in str(exc)  # obsws: OBSSDKTimeoutError
             raise _Lost(f"no answer within {self.settings.timeout:g} s" if timed_out else type(exc).__name__) from None
 
-    def _set_state(self, state: str, message: str | None) -> None:
+    def _set_state(self, state: str, message: str | None, key: str | None = None) -> None:
+        """`message` is said unless the last one said had the same `key` (the message itself by default)."""
         with self.changed:
             self.state = state
             self.changed.notify_all()
-        if message is not None and message != self._last_report:
-            self._last_report = message
+        key = key or message
+        if message is not None and key != self._last_report:
+            self._last_report = key
             self.say(message)
 
     # --- OBS -> plugin (callbacks run on obsws-python's event thread: queue, never block) -----

@@ -7,6 +7,7 @@ Frames are composited and encoded on a thread of the sink's own, so encoding nev
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,10 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from vtube_plugin.sinks.compose import Background, Compositor
+from vtube_plugin.sinks.video import DiskFull, VideoWriter
 
 # Pictures waiting for the encoder (a second's worth, 1 MiB each at 512x512). When it falls this far behind,
 # a new picture is skipped (the one before shows longer): the video stays real time, memory bounded.
 BACKLOG = 32
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 class FileSink:
@@ -26,6 +32,10 @@ class FileSink:
     The live loop calls `send(rgba, at=..., repeat=...)` at each of this output's frame times (`timed`):
     a new picture is encoded once and shows until the next one; a repeated one only makes the newest last
     longer. Without `at`, a frame's time is when it is sent.
+
+    When the disk fills, the recording stops there (cut back to its last whole second, kept under its partial
+    name: sinks/video.py), `say` tells the user once, and `send` goes on taking frames, so the stream and the
+    other outputs go on.
     """
 
     timed = True  # send() takes the output clock's time of each frame and whether it repeats (live/loop.py)
@@ -36,6 +46,8 @@ class FileSink:
         self.fps = fps
         self.name = f"file {self.path}"
         self.skipped = 0  # new pictures the encoder had no time for
+        self.say = _say  # the live loop points it at its status line
+        self.stopped: str | None = None  # why the recording stopped before the stream did (a full disk)
         self._compose = Compositor(size, background)
         self._writer = None
         self._start: float | None = None
@@ -45,8 +57,6 @@ class FileSink:
         self._error: BaseException | None = None
 
     def __enter__(self) -> FileSink:
-        from vtube_plugin.sinks.video import VideoWriter  # imports av
-
         self._writer = VideoWriter(self.path, fps=self.fps, live=True)
         self._writer.__enter__()
         self._thread = threading.Thread(target=self._encode, name="file-sink", daemon=True)
@@ -60,6 +70,8 @@ class FileSink:
             raise RuntimeError("FileSink.send outside its `with` block")
         if self._error is not None:
             raise self._error
+        if self.stopped is not None:
+            return
         at = time.monotonic() if at is None else at
         if self._start is None:
             self._start = at
@@ -80,15 +92,21 @@ class FileSink:
             if item is None:
                 return
             rgba, since = item
-            if self._error is not None:
+            if self._error is not None or self.stopped is not None:
                 continue  # keep draining, so send() never blocks on a full queue
             try:
                 if rgba is None:
                     writer.hold(since)
                 else:
                     writer.write(self._compose(rgba), since)
+            except DiskFull as full:
+                self._stop_recording(full)
             except BaseException as error:  # raised on the loop's thread at the next send
                 self._error = error
+
+    def _stop_recording(self, full: DiskFull) -> None:
+        self.stopped = str(full)
+        self.say(self.stopped)
 
     def __exit__(self, kind, error, traceback) -> None:
         if self._writer is None:
@@ -102,6 +120,9 @@ class FileSink:
             self._thread = None
         if kind is None and self._error is not None:
             kind, error = type(self._error), self._error
-        writer.__exit__(kind, error, traceback)
+        try:
+            writer.__exit__(kind, error, traceback)
+        except DiskFull as full:  # the end of the recording did not fit
+            self._stop_recording(full)
         if kind is None and self._error is not None:
             raise self._error

@@ -4,6 +4,7 @@ optionally with a sound track; the file carries its name only once complete, `NA
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -16,6 +17,16 @@ from vtube_plugin.errors import UserError
 from vtube_plugin.sinks.compose import VIDEO_GREY, Background, Compositor
 
 AUDIO_RATE = 48_000  # every audio encoder we use takes it (Opus takes little else)
+# What a write says when the disk (or the user's quota, or the largest file it takes) has no more room.
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+class DiskFull(OSError):
+    """A live recording ran out of room: it is cut back to its last whole second and kept under its partial
+    name (`str()` says so to the user); nothing more is written to it."""
+
+    def __str__(self) -> str:
+        return self.strerror
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,8 @@ class VideoWriter:
         self._next_pts = 0  # in frame periods
         self._end_pts = 0  # where the newest frame ends
         self._durations: dict[int, int] = {}  # pts -> frame periods, for packets still inside the encoder
+        self._whole_bytes = 0  # the file's size after the last write that went through: it ends a fragment there
+        self.full = False  # the disk filled: the file was cut back and closed (DiskFull)
         if audio is not None:
             self.add_audio(audio)
 
@@ -124,6 +137,8 @@ class VideoWriter:
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
+        if self.full:
+            return  # already cut back and closed, under its partial name
         if kind is None or issubclass(kind, KeyboardInterrupt):
             self.close()
         elif self.live and self._container is not None:
@@ -163,6 +178,12 @@ class VideoWriter:
             raise UserError(f"no frames were rendered, so {self.path} was not written.")
         try:
             self._finish()
+        except OSError as err:
+            if self.live and err.errno in NO_ROOM and not isinstance(err, DiskFull):
+                self._cut_back(err)  # the end did not fit: keep what did
+            if not self.full:
+                self._discard()
+            raise
         except BaseException:
             self._discard()
             raise
@@ -199,7 +220,36 @@ class VideoWriter:
     def _mux_video(self, packet: av.Packet) -> None:
         # The muxer takes a frame's length from its packet; the encoder does not carry it over.
         packet.duration = self._durations.pop(packet.pts, 1)
-        self._container.mux(packet)
+        try:
+            self._container.mux(packet)
+        except OSError as err:
+            if self.live and err.errno in NO_ROOM:
+                self._cut_back(err)
+            raise
+        if self.live:
+            self._whole_bytes = os.stat(self.partial_path).st_size
+
+    def _cut_back(self, err: OSError) -> None:
+        """The disk is full: the last fragment went out half written. Cut the file back to where the last
+        whole one ended, so it plays to there, and raise DiskFull with what to tell the user."""
+        self.full = True
+        container, self._container = self._container, None
+        try:
+            container.close()  # writes what it can of the end; the cut below undoes a half-written part
+        except Exception:  # noqa: BLE001 - the disk is still full
+            pass
+        reason = f"the recording to {self.path} stopped: the disk is full ({err.strerror or 'no space left'})"
+        advice = "Free some space (or record to another disk) before the next recording."
+        if self._whole_bytes == 0:  # not one whole second went out: there is nothing to play
+            self.partial_path.unlink(missing_ok=True)
+            raise DiskFull(err.errno, f"{reason}, before a whole second was written: nothing of it could be kept. "
+                                      f"The stream goes on. {advice}") from err
+        try:
+            os.truncate(self.partial_path, self._whole_bytes)
+        except OSError:
+            pass  # the file stays as it is: players read its whole fragments and stop at the broken one
+        raise DiskFull(err.errno, f"{reason}. What was recorded until then is kept in {self.partial_path} and "
+                                  f"plays; the stream goes on. {advice}") from err
 
     def _reserve_partial_path(self) -> Path:
         """`take.partial.mp4`, or `take.partial-2.mp4`... when an earlier recording left one behind."""

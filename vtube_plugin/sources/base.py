@@ -7,6 +7,7 @@ which never blocks, so a slow or silent tracker can never stall rendering.
 from __future__ import annotations
 
 import inspect
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +25,11 @@ class Malformed(ValueError):
 
 
 MAX_IGNORED_ADDRESSES = 64
+
+
+def say_on_console(line: str) -> None:
+    """Where a source's lines go until the live loop points `say` at its status line."""
+    print(line, file=sys.stderr, flush=True)
 
 
 class SourceStats:
@@ -109,6 +115,7 @@ class Source:
 
     def __init__(self) -> None:
         self.stats = SourceStats()
+        self.say: Callable[[str], None] = say_on_console  # what it says mid-stream: a camera gone, a sender heard
         self._latest: FaceFrame | None = None
         self._changed = threading.Condition()
         self._stopping = threading.Event()

@@ -10,12 +10,11 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
-import sys
 from collections.abc import Callable
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.ports import check_port, port_type
-from vtube_plugin.sources.base import Malformed, Source
+from vtube_plugin.sources.base import Malformed, Source, say_on_console
 
 MAX_DATAGRAM = 65535
 # A burst of bundles (VSeeFace splits a frame into several) must not overflow the kernel's queue
@@ -52,10 +51,6 @@ def parse_allow(text: str | None) -> frozenset[str] | None:
                              f"with {ALLOW_SEPARATOR} (allow=192.168.1.5{ALLOW_SEPARATOR}192.168.1.6), "
                              f"or allow={ANY_SENDER}") from None
     return frozenset(addresses)
-
-
-def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def open_udp_socket(host: str, port: int, what: str) -> socket.socket:
@@ -99,7 +94,7 @@ class UdpSource(Source):
     """A source fed by UDP datagrams. Subclasses implement `_handle(data, sender)`."""
 
     def __init__(self, host: str, port: int, allow: frozenset[str] | None = frozenset(),
-                 say: Callable[[str], None] = _say) -> None:
+                 say: Callable[[str], None] = say_on_console) -> None:
         """`allow`: the addresses that may send, None for any sender, empty to lock onto the first one heard."""
         super().__init__()
         self.host = host

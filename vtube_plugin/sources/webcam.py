@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,10 @@ from vtube_plugin.sources.rotation import angles_from_matrix
 # MediaPipe (glog, TensorFlow Lite) and OpenCV print INFO/WARN lines a streamer cannot act on, and a missing
 # camera's raw OpenCV trace would bury our own message; keep their errors, drop the chatter. They read these
 # when they load, so `_quiet_native_logs` runs just before the first import of either, never at our import.
+RETRY_FIRST = 0.5  # seconds before the first try to open a camera that went away; doubled after each failed try
+RETRY_MOST = 8.0
+GONE_AFTER = 20  # pictures a camera fails to give in a row (a second's worth) before it counts as gone
+
 QUIET_LOGS = (("GLOG_minloglevel", "2"), ("TF_CPP_MIN_LOG_LEVEL", "2"), ("OPENCV_LOG_LEVEL", "FATAL"),
               ("OPENCV_VIDEOIO_DEBUG", "0"))
 
@@ -123,7 +128,11 @@ def face_frame_from_image(rgb: np.ndarray, landmarker: str | Path | None = None,
 
 class WebcamSource(Source):
     """FaceFrames from a camera (`device=0`, `1`, ...) or a video file (`device=path`, played in real time,
-    looping). Capture and tracking both run on the source's thread."""
+    looping). Capture and tracking both run on the source's thread.
+
+    A camera that stops giving pictures (unplugged, taken by another program), or a video file that is gone or
+    cannot be read when it starts again, is said once; it is tried again after `retry_after` seconds, then after
+    twice that, up to RETRY_MOST, and its return is said once. Meanwhile the stream goes on (idle life)."""
 
     name = "webcam"
     OPTIONS = {"device": str, "width": int, "height": int, "fps": float, "mirror": bool, "landmarker": str,
@@ -142,6 +151,7 @@ class WebcamSource(Source):
         mirror: bool = False,
         landmarker: str | Path | None = None,
         loop: bool = True,
+        retry_after: float = RETRY_FIRST,
     ) -> None:
         super().__init__()
         self.device = int(device) if isinstance(device, str) and device.strip().isdigit() else device
@@ -149,7 +159,12 @@ class WebcamSource(Source):
         self.mirror = mirror
         self.landmarker = landmarker
         self.loop = loop
+        self.retry_after = retry_after
         self.finished = False  # a video file played to its end (loop=False)
+        self.outages = 0  # times the camera went away
+        self.retries = 0  # tries to open it again
+        self.retry_waits: deque[float] = deque(maxlen=16)  # the pauses before the latest tries
+        self.away_since: float | None = None  # when it went away; None while it gives pictures
         self._capture = None
         self._tracker: FaceTracker | None = None
         self._file_fps = 0.0
@@ -158,72 +173,127 @@ class WebcamSource(Source):
     def is_file(self) -> bool:
         return not isinstance(self.device, int)
 
+    @property
+    def _what(self) -> str:
+        return f"the video file {self.device}" if self.is_file else f"camera {self.device}"
+
     def _open(self) -> None:
         _quiet_native_logs()
         try:
-            import cv2
+            import cv2  # noqa: F401 - said here, before the landmarker loads
         except ImportError:
             raise UserError("webcam tracking needs OpenCV: pip install opencv-contrib-python "
                             "(MediaPipe installs it)") from None
         self._tracker = FaceTracker(self.landmarker, video=True, mirror=self.mirror)
+        self._capture = self._open_capture()
+
+    def _open_capture(self):
+        """An opened cv2.VideoCapture, or a UserError that says what to check."""
+        import cv2
+
         if self.is_file:
             path = Path(str(self.device)).expanduser()
             if not path.is_file():
                 raise UserError(f"device={self.device}: no camera index and no video file there. "
                                 "Use 0 for the first camera.")
-            self._capture = capture = cv2.VideoCapture(str(path))
-            what = f"the video file {path}"
+            capture = cv2.VideoCapture(str(path))
         else:
-            self._capture = capture = cv2.VideoCapture(self.device)
-            what = f"camera {self.device}"
+            capture = cv2.VideoCapture(self.device)
         if not capture.isOpened():
+            capture.release()
             hint = (
                 "Is it a video format OpenCV can read (mp4, avi, mkv)?"
                 if self.is_file
                 else "Close other programs that use the camera (OBS, Zoom, Discord, another tracker), "
                 "check it is plugged in, or try another index (device=1, device=2)."
             )
-            raise UserError(f"could not open {what}. {hint}")
+            raise UserError(f"could not open {self._what}. {hint}")
         if self.is_file:
             self._file_fps = capture.get(cv2.CAP_PROP_FPS) or self.fps
         else:
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
             capture.set(cv2.CAP_PROP_FPS, self.fps)
+        return capture
 
-    def _close(self) -> None:
+    def _release(self) -> None:
         if self._capture is not None:
             self._capture.release()
             self._capture = None
+
+    def _close(self) -> None:
+        self._release()
         if self._tracker is not None:
             self._tracker.close()
             self._tracker = None
 
+    def _gone(self, why: str) -> None:
+        """The camera gives nothing: let it go, and say so unless it was already away."""
+        self._release()
+        if self.away_since is None:
+            self.away_since = time.monotonic()
+            self.outages += 1
+            self.say(f"webcam: {self._what} {why}; idle life until it is back (trying again after "
+                     f"{self.retry_after:g} s, then less often, every {RETRY_MOST:g} s at most)")
+        self._notify()
+
+    def _reopen(self) -> bool:
+        """Try again with a growing pause until it opens (True) or the source stops (False)."""
+        wait = self.retry_after
+        while not self._stopping.wait(wait):
+            self.retries += 1
+            self.retry_waits.append(wait)
+            try:
+                self._capture = self._open_capture()
+                return True
+            except UserError:
+                wait = min(wait * 2, RETRY_MOST)
+                self._notify()
+        return False
+
     def _loop(self) -> None:
         import cv2
 
-        capture, tracker = self._capture, self._tracker
-        assert capture is not None and tracker is not None
+        tracker = self._tracker
+        assert tracker is not None
         next_due = time.monotonic()
         failures = 0
+        pictures = 0  # from this capture: a file that gives none from its start cannot be read
         while not self._stopping.is_set():
-            ok, bgr = capture.read()
+            if self._capture is None:
+                if not self._reopen():
+                    return
+                next_due, failures, pictures = time.monotonic(), 0, 0
+            ok, bgr = self._capture.read()
             if not ok:
-                if self.is_file and self.loop and failures < 3 and capture.set(cv2.CAP_PROP_POS_FRAMES, 0):
-                    failures += 1
-                    continue
-                if self.is_file:
+                if self.is_file and pictures and not self.loop:
                     self.finished = True
                     self._notify()
                     return
-                failures += 1  # a camera hiccup; give up only if it lasts
+                if self.is_file and pictures:  # its end: start again, opened afresh by its name
+                    self._release()
+                    try:
+                        self._capture = self._open_capture()
+                    except UserError:
+                        self._gone("is gone")
+                    pictures = 0
+                    continue
+                if self.is_file:
+                    self._gone("cannot be read")
+                    continue
+                failures += 1  # a camera hiccup; it is gone only if it lasts
                 self._drop("camera gave no picture")
-                if failures > 100:
-                    return
+                if failures >= GONE_AFTER:
+                    self._gone("gives no pictures (unplugged, or taken by another program?)")
+                    continue
                 self._stopping.wait(0.05)
                 continue
             failures = 0
+            pictures += 1
             arrived = time.monotonic()  # latency counts the face detection too
+            if self.away_since is not None:
+                self.say(f"webcam: {self._what} is back after {arrived - self.away_since:.1f} s; tracking again")
+                self.away_since = None
             try:
                 frame = tracker.track(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
             except Exception as err:  # one bad picture must not end tracking
