@@ -22,6 +22,7 @@ import numpy as np
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.live.console import HELP, ConsoleCommands
+from vtube_plugin.live.console_writer import ConsoleWriter
 from vtube_plugin.live.latency import LatencyWindow, percentile
 from vtube_plugin.live.pacing import OutputClock
 from vtube_plugin.live.recorder import PoseRecorder
@@ -123,6 +124,7 @@ class LiveLoop:
         on_calibrated: Callable[[Calibration], str] | None = None,
         console: ConsoleCommands | None = None,
         status_stream: TextIO | None = None,
+        console_writer: ConsoleWriter | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         render_thread: bool = True,
@@ -138,7 +140,9 @@ class LiveLoop:
         self.calibration_frames = calibration_frames
         self.on_calibrated = on_calibrated
         self.console = console
-        self.status = StatusLine(status_stream)
+        # The session's writer (run_live), or one of the loop's own on status_stream (stderr by default).
+        self._own_writer = console_writer is None
+        self.status = StatusLine(console_writer or ConsoleWriter(status_stream))
         self.render_thread = render_thread
         self.latency = LatencyWindow()
         self._clock, self._sleep = clock, sleep
@@ -233,6 +237,9 @@ class LiveLoop:
         layers = getattr(self.expressions, "status", None)  # expressions.stack.LayerStack: the voice level
         if layers is not None and layers():
             parts.append(layers())
+        faults = self.status.conditions.text()
+        if faults:
+            parts.append(faults)
         return " | ".join(parts)
 
     def _send(self, index: int, rendered: Rendered, at: float) -> None:
@@ -265,6 +272,8 @@ class LiveLoop:
         newest = 0  # the number of the newest rendered frame handed out
         last: Rendered | None = None  # that frame
         with ExitStack() as stack:
+            if self._own_writer:
+                stack.enter_context(self.status.writer)  # closed last: it writes what the others said on closing
             # The worker first, so it is stopped last: on any stop the outputs and the recording are finished
             # at once, not after the render in progress (it only reads the source and uses the renderer).
             worker = stack.enter_context(RenderWorker(self._render_one, threaded=self.render_thread))
