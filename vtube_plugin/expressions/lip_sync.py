@@ -31,7 +31,7 @@ class LipSyncLayer:
         self._begun = False
         out = messages if messages is not None else sys.stderr
         try:
-            self.input = open_input(settings.input, self.voice)
+            self.input = open_input(settings.input, self.voice, settings.loop)
         except AudioUnavailable as exc:
             self.problem = str(exc).splitlines()[0]
             print(f"lip sync off: {exc}", file=out, flush=True)
