@@ -189,3 +189,25 @@ def test_a_sound_file_is_heard_in_real_time_from_the_first_frame(sentence):
     assert before and max(before) < 0.01
     assert max(talking) > 0.8 and np.mean(np.array(talking) > 0.2) > 0.3
     assert after and max(after) < 0.05  # after the end: silence, the mouth shut
+
+
+def test_a_looped_sound_file_plays_again_from_its_start(tmp_path):
+    from vtube_plugin.audio.capture import FileInput
+
+    word = speak(tmp_path / "hello.wav", "hello", pad=(0.2, 0.2))
+    length = len(read_sound(word))
+    fed: list[np.ndarray] = []
+    source = FileInput(word, fed.append, loop=True).start()
+    source.begin()
+    try:
+        deadline = time.monotonic() + 30
+        while sum(map(len, fed)) < 2.5 * length and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        source.close()
+    heard = np.concatenate(fed)
+    assert len(heard) >= 2.5 * length  # a third pass had begun: not silence after the first
+    first, second = np.abs(heard[:length]).max(), np.abs(heard[length:2 * length]).max()
+    assert first > 0.05 and second > 0.5 * first  # the word again, not the silence after the end
+    with pytest.raises(UserError, match="--lip-sync-loop"):
+        LipSyncSettings(input="mic", loop=True).check()

@@ -90,8 +90,9 @@ class CollectingSink:
 def make_loop(clock, source, tmp_path, **options):
     options.setdefault("renderer", StandInRenderer())
     options.setdefault("sinks", [CollectingSink()])
+    options.setdefault("status_stream", io.StringIO())
     return LiveLoop(source=source, mapper=Mapper(load_profile("arkit")), fps=FPS, record_poses=tmp_path / "poses.jsonl",
-                    status_stream=io.StringIO(), clock=clock, sleep=clock.sleep, render_thread=False, **options)
+                    clock=clock, sleep=clock.sleep, render_thread=False, **options)
 
 
 def recorded(tmp_path):
@@ -213,8 +214,8 @@ def test_a_calibration_that_cannot_be_saved_still_applies_and_the_stream_goes_on
     out = io.StringIO()
     source = ScriptedSource(clock, lambda t: {"eyeBlinkLeft": 0.4})
     loop = make_loop(clock, source, tmp_path, console=TypedCommands("c"), calibration_frames=10,
-                     on_calibrated=lambda cal: str(save_calibration(cal, "scripted", "arkit")), max_frames=2 * FPS)
-    loop.status.stream = out
+                     on_calibrated=lambda cal: str(save_calibration(cal, "scripted", "arkit")), max_frames=2 * FPS,
+                     status_stream=out)
     summary = loop.run()
     assert summary.stopped_by == "max-frames" and summary.frames == 2 * FPS
     assert loop.mapper.calibration is not None and loop.mapper.calibration.frames == 10
@@ -224,8 +225,8 @@ def test_a_calibration_that_cannot_be_saved_still_applies_and_the_stream_goes_on
 def test_the_status_line_is_one_line_rewritten_in_place(tmp_path):
     clock = LoopClock()
     out = io.StringIO()
-    loop = make_loop(clock, ScriptedSource(clock, lambda t: {"jawOpen": 0.1}), tmp_path, max_frames=2 * FPS)
-    loop.status.stream = out
+    loop = make_loop(clock, ScriptedSource(clock, lambda t: {"jawOpen": 0.1}), tmp_path, max_frames=2 * FPS,
+                     status_stream=out)
     loop.run()
     text = out.getvalue()
     assert text.count("\n") == 1 and text.endswith("\n")  # one line, ended when the loop stops

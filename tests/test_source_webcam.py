@@ -140,3 +140,28 @@ def test_a_missing_model_says_how_to_get_it(tmp_path, monkeypatch):
         find_landmarker()
     with pytest.raises(UserError, match="landmarker=.*no such file"):
         WebcamSource(landmarker=str(tmp_path / "mine.task")).start()
+
+
+NATIVE_CHATTER = ("Logging before InitGoogle", "face_landmarker_graph.cc", "TensorFlow Lite XNNPACK delegate",
+                  "inference_feedback_manager.cc")
+
+
+def test_mediapipes_own_log_lines_show_only_with_verbose(tmp_path, astronaut):
+    from live_process import LiveProcess
+
+    path = tmp_path / "astronaut.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 20.0, (512, 512))
+    for _ in range(12):
+        writer.write(cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    writer.release()
+    outputs = {}
+    for flags in ([], ["--verbose"]):
+        argv = ["calibrate", "--source", f"webcam:device={path}", "--delay", "0", "--frames", "5", *flags]
+        with LiveProcess(argv, tmp_path / "config") as command:
+            code, outputs[bool(flags)] = command.finish(timeout=120)
+        assert code == 0, outputs[bool(flags)]
+        assert "saved to" in outputs[bool(flags)]  # the face was tracked either way
+    quiet, verbose = outputs[False], outputs[True]
+    assert not any(line in quiet for line in NATIVE_CHATTER), quiet  # a quiet start: only our own lines
+    assert all(line in verbose for line in NATIVE_CHATTER), verbose
+    assert quiet.splitlines()[0].startswith("Relax your face")

@@ -218,10 +218,10 @@ class MicInput:
 
 class FileInput:
     """A WAV/MP3/OGG (anything FFmpeg reads) fed at the pace it would be heard, as if it came from a microphone;
-    after its end, silence. It is analysed, not played out loud."""
+    after its end, silence, or with `loop` the file again from its start. It is analysed, not played out loud."""
 
-    def __init__(self, path: str | Path, on_samples: Samples):
-        self.path, self.on_samples = Path(path), on_samples
+    def __init__(self, path: str | Path, on_samples: Samples, loop: bool = False):
+        self.path, self.on_samples, self.loop = Path(path), on_samples, loop
         self.name = f"file {self.path.name}"
         self.latency = 0.0
         self._stop = threading.Event()
@@ -253,17 +253,24 @@ class FileInput:
             if self._stop.is_set():
                 container.close()
                 return
+        import av
+
         start, fed = time.monotonic(), 0
         try:
-            frames = (resample(f) for f in container.decode(audio=0))
-            for samples in frames:
-                for at in range(0, len(samples), HOP):
-                    piece = samples[at:at + HOP]
-                    wait = start + (fed + len(piece)) / RATE - time.monotonic()
-                    if self._stop.wait(max(wait, 0.0)):
-                        return
-                    self.on_samples(piece)
-                    fed += len(piece)
+            while True:
+                before = fed
+                for samples in (resample(f) for f in container.decode(audio=0)):
+                    for at in range(0, len(samples), HOP):
+                        piece = samples[at:at + HOP]
+                        wait = start + (fed + len(piece)) / RATE - time.monotonic()
+                        if self._stop.wait(max(wait, 0.0)):
+                            return
+                        self.on_samples(piece)
+                        fed += len(piece)
+                if not self.loop or fed == before:
+                    break
+                container.close()
+                container = av.open(str(self.path))
         except Exception:  # noqa: BLE001 - a broken file ends the voice, never the stream
             pass
         finally:

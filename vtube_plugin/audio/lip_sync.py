@@ -44,6 +44,7 @@ def parse_input(spec: str) -> tuple[str, str | None]:
 class LipSyncSettings:
     input: str = "off"
     mode: str = "auto"
+    loop: bool = False  # file: play it again and again (a long test), not once then silence
     voice: VoiceSettings = field(default_factory=VoiceSettings)
 
     @property
@@ -58,6 +59,8 @@ class LipSyncSettings:
             raise UserError(f"--lip-sync-gain must be more than 0 and at most 10, got {self.voice.gain:g}")
         if kind == "file" and not Path(arg).expanduser().is_file():
             raise UserError(f"--lip-sync file:{arg}: no such sound file")
+        if self.loop and kind != "file":
+            raise UserError("--lip-sync-loop plays a sound file again and again: use it with --lip-sync file:PATH")
 
 
 @dataclass(frozen=True)
@@ -98,14 +101,14 @@ class Voice:
             return self._now
 
 
-def open_input(spec: str, voice: Voice, say=None):
-    """The started capture for `spec` (MicInput or FileInput), or AudioUnavailable. `say(line)`: what the
-    microphone says mid-stream (gone, back)."""
+def open_input(spec: str, voice: Voice, loop: bool = False, say=None):
+    """The started capture for `spec` (MicInput or FileInput, played again and again with `loop`), or
+    AudioUnavailable. `say(line)`: what the microphone says mid-stream (gone, back)."""
     from vtube_plugin.audio.capture import FileInput, MicInput
 
     kind, arg = parse_input(spec)
     if kind == "file":
-        return FileInput(Path(arg).expanduser(), voice.feed).start()
+        return FileInput(Path(arg).expanduser(), voice.feed, loop).start()
     return (MicInput(arg, voice.feed) if say is None else MicInput(arg, voice.feed, say=say)).start()
 
 

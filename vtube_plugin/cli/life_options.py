@@ -17,6 +17,8 @@ def add_life_options(parser: argparse.ArgumentParser) -> None:
                        help="the same blinks and sways every run (default: the file's seed, else random)")
     group.add_argument("--lip-sync", metavar="INPUT", default="off",
                        help=f"the mouth follows a voice: {INPUT_HELP} (prints the microphones and exits)")
+    group.add_argument("--lip-sync-loop", action="store_true",
+                       help="with file:PATH, play the file again and again instead of once (a long test)")
     group.add_argument("--lip-sync-mode", choices=MODES, default="auto",
                        help="auto (default): the voice drives the mouth while you talk, tracking in the pauses; "
                             "audio: the voice only; tracking: the tracker only; max: whichever opens it more")
@@ -30,5 +32,5 @@ def lip_sync_settings_from_args(args: argparse.Namespace):
     from vtube_plugin.audio.lip_sync import LipSyncSettings
     from vtube_plugin.audio.voice import VoiceSettings
 
-    return LipSyncSettings(input=args.lip_sync, mode=args.lip_sync_mode,
+    return LipSyncSettings(input=args.lip_sync, mode=args.lip_sync_mode, loop=args.lip_sync_loop,
                            voice=VoiceSettings(gain=args.lip_sync_gain, open_only=args.lip_sync_open_only))

@@ -84,12 +84,15 @@ def run(args: argparse.Namespace) -> int:
 
         print(describe_devices())
         return 0
-    summary = run_live(config_from_args(args))
-    latency = summary.latency_ms(50)
-    latency_text = "" if latency is None else f", latency {latency:.0f}/{summary.latency_ms(95):.0f} ms (median/p95)"
-    try:
-        print(f"stopped ({summary.stopped_by}) after {summary.frames} frames, {summary.fps:.1f} fps on average "
-              f"(rendered; the outputs got {summary.output_fps:.1f} fps){latency_text}", file=sys.stderr)
-    except OSError:  # the terminal is gone (SIGHUP); the stream itself ended cleanly
-        pass
+    from vtube_plugin.live.console_writer import ConsoleWriter
+
+    # The last line goes through the stream's console writer too: a console that does not read cannot keep the
+    # command from ending (it waits a moment for it, then ends).
+    with ConsoleWriter(sys.stderr) as writer:
+        summary = run_live(config_from_args(args), console_writer=writer)
+        latency = summary.latency_ms(50)
+        latency_text = ("" if latency is None
+                        else f", latency {latency:.0f}/{summary.latency_ms(95):.0f} ms (median/p95)")
+        writer.message(f"stopped ({summary.stopped_by}) after {summary.frames} frames, {summary.fps:.1f} fps on "
+                       f"average (rendered; the outputs got {summary.output_fps:.1f} fps){latency_text}")
     return 0

@@ -33,7 +33,7 @@ class LipSyncLayer:
         out = messages if messages is not None else sys.stderr
         self.say = lambda line: print(line, file=out, flush=True)  # run_live points it at the status line
         try:
-            self.input = open_input(settings.input, self.voice, say=lambda line: self.say(line))
+            self.input = open_input(settings.input, self.voice, settings.loop, say=lambda line: self.say(line))
         except AudioUnavailable as exc:
             self.problem = str(exc).splitlines()[0]
             print(f"lip sync off: {exc}", file=out, flush=True)

@@ -22,6 +22,7 @@ import numpy as np
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.live.console import HELP, ConsoleCommands
+from vtube_plugin.live.console_writer import ConsoleWriter
 from vtube_plugin.live.latency import LatencyWindow, percentile
 from vtube_plugin.live.pacing import OutputClock
 from vtube_plugin.live.recorder import PoseRecorder
@@ -125,6 +126,7 @@ class LiveLoop:
         on_calibrated: Callable[[Calibration], str] | None = None,
         console: ConsoleCommands | None = None,
         status_stream: TextIO | None = None,
+        console_writer: ConsoleWriter | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         render_thread: bool = True,
@@ -133,7 +135,9 @@ class LiveLoop:
         if not self.sinks:
             raise ValueError("the live loop needs at least one output: it is paced by their frame rates")
         self.fps = fps
-        self.status = StatusLine(status_stream)
+        # The session's writer (run_live), or one of the loop's own on status_stream (stderr by default).
+        self._own_writer = console_writer is None
+        self.status = StatusLine(console_writer or ConsoleWriter(status_stream))
         self.tracked = TrackedPose(mapper, lost_after, ease_seconds, say=self.status.message)
         self.expressions = expressions
         self.record_poses = record_poses
@@ -236,6 +240,9 @@ class LiveLoop:
         layers = getattr(self.expressions, "status", None)  # expressions.stack.LayerStack: the voice level
         if layers is not None and layers():
             parts.append(layers())
+        faults = self.status.conditions.text()
+        if faults:
+            parts.append(faults)
         return " | ".join(parts)
 
     def _send(self, index: int, rendered: Rendered, at: float) -> None:
@@ -271,6 +278,8 @@ class LiveLoop:
             if hasattr(part, "say"):  # what a source or an output says mid-stream goes above the status line
                 part.say = self.status.message
         with ExitStack() as stack:
+            if self._own_writer:
+                stack.enter_context(self.status.writer)  # closed last: it writes what the others said on closing
             # The worker first, so it is stopped last: on any stop the outputs and the recording are finished
             # at once, not after the render in progress (it only reads the source and uses the renderer).
             worker = stack.enter_context(RenderWorker(self._render_one, threaded=self.render_thread))

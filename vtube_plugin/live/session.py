@@ -12,6 +12,7 @@ from typing import TextIO
 
 from vtube_plugin.audio.lip_sync import LipSyncSettings
 from vtube_plugin.errors import UserError
+from vtube_plugin.live.console_writer import ConsoleWriter
 from vtube_plugin.live.expression_inputs import ExpressionSettings
 from vtube_plugin.render.settings import RenderSettings
 
@@ -73,8 +74,8 @@ class LiveConfig:
 
 
 def say(line: str) -> None:
-    """A console line of its own, below the status line that is rewritten in place."""
-    print("\n" + line, file=sys.stderr, flush=True)
+    """A console line of its own, above the status line (during run_live sys.stderr is its console writer)."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def live_mapper(config: LiveConfig, profile, source):
@@ -98,8 +99,20 @@ def live_mapper(config: LiveConfig, profile, source):
                       auto_calibrate=config.use_calibration and source.TRACKS)
 
 
-def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO | None = None):
-    """Stream until Ctrl+C, q, SIGTERM/SIGHUP, a closed window or max_frames; returns the LiveSummary."""
+def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO | None = None,
+             console_writer: ConsoleWriter | None = None):
+    """Stream until Ctrl+C, q, SIGTERM/SIGHUP, a closed window or max_frames; returns the LiveSummary.
+
+    Everything printed to sys.stderr meanwhile, by any part, goes through one ConsoleWriter (the one given, or one
+    on status_stream, stderr by default), so a console that does not read never holds up the stream."""
+    if console_writer is not None:
+        with console_writer.redirected():
+            return _run_live(config, console, console_writer)
+    with ConsoleWriter(status_stream) as writer, writer.redirected():
+        return _run_live(config, console, writer)
+
+
+def _run_live(config: LiveConfig, console: bool, writer: ConsoleWriter):
     from vtube_plugin.character import load_character_or_sample
     from vtube_plugin.expressions.control import typed_lines
     from vtube_plugin.expressions.lip_sync import LipSyncLayer
@@ -160,7 +173,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
             max_frames=config.max_frames,
             on_calibrated=saved,
             console=ConsoleCommands(other=typed_lines(layer)) if console else None,
-            status_stream=status_stream,
+            console_writer=writer,
         )
         if idle is not None:
             idle.follow(loop.tracked)  # what the tracker drives, and how much of the pose is tracked right now

@@ -1,14 +1,15 @@
-"""The one console status line (output fps, renders, latency, tracking), rewritten in place, never scrolled.
-
-Written from the loop's thread and, for messages such as "calibrated", from the render worker: one lock.
+"""The one console status line (output fps, renders, latency, tracking, faults that last), rewritten in place, never
+scrolled, and the messages above it; both go out through live/console_writer.py, which never makes the stream wait.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
+import time
 from collections import deque
-from typing import TextIO
+from collections.abc import Callable
+
+from vtube_plugin.live.console_writer import ConsoleWriter
 
 
 class Rate:
@@ -28,16 +29,62 @@ class Rate:
         return (len(times) - 1) / (times[-1] - times[0])
 
 
+class Conditions:
+    """Faults that last (the tracker silent, the webcam gone, the microphone unplugged), said without a storm: one
+    line when one begins, one when it ends, and meanwhile a count on the status line. Any thread may call them.
+
+    `set(name, text)`: the condition `name` (a few words, shown on the status line) holds; `text` is said only
+    when it begins; each further call while it holds counts one more (a failed read, a retry).
+    `clear(name, text)`: it is over; `text` is said with how long it lasted, only if it held."""
+
+    def __init__(self, say: Callable[[str], None], clock: Callable[[], float] = time.monotonic):
+        self._say, self._clock = say, clock
+        self._active: dict[str, list] = {}  # name -> [began, count]
+        self._lock = threading.Lock()
+
+    def set(self, name: str, text: str) -> None:
+        with self._lock:
+            held = self._active.get(name)
+            if held is not None:
+                held[1] += 1
+                return
+            self._active[name] = [self._clock(), 1]
+        self._say(text)
+
+    def clear(self, name: str, text: str) -> None:
+        with self._lock:
+            held = self._active.pop(name, None)
+        if held is not None:
+            self._say(f"{text} (after {_duration(self._clock() - held[0])})")
+
+    def counts(self) -> dict[str, int]:
+        """The conditions that hold now and how many times each was set."""
+        with self._lock:
+            return {name: held[1] for name, held in self._active.items()}
+
+    def text(self) -> str:
+        """For the status line: `webcam gone (12 times) | microphone gone (1 time)`, or "" when all is well."""
+        return " | ".join(f"{name} ({count} time{'s' if count != 1 else ''})" for name, count in self.counts().items())
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
 class StatusLine:
-    def __init__(self, stream: TextIO | None = None, interval: float = 0.5):
-        self.stream = stream if stream is not None else sys.stderr
+    """Frame rates for the status line, and what it and the messages above it show, through `writer`."""
+
+    def __init__(self, writer: ConsoleWriter, interval: float = 0.5):
+        self.writer = writer
         self.interval = interval
         self._shown_at: float | None = None
-        self._width = 0
         self._renders = Rate()
         self._outputs = Rate()
-        self._lock = threading.Lock()
         self.render_ms = 0.0
+        self.conditions = Conditions(self.message)
 
     def frame_done(self, now: float, render_seconds: float) -> None:
         """A newly rendered frame went out."""
@@ -62,27 +109,13 @@ class StatusLine:
     def show(self, text: str, now: float) -> None:
         if self._shown_at is not None and now - self._shown_at < self.interval:
             return
-        with self._lock:
-            self._shown_at = now
-            self._write("\r" + text.ljust(self._width))
-            self._width = len(text)
+        self._shown_at = now
+        self.writer.status(text)
 
     def message(self, text: str) -> None:
         """A line of its own (calibrated, tracking lost...), above the status line."""
-        with self._lock:
-            self._write("\r" + " " * self._width + "\r" + text + "\n")
-            self._width = 0
-            self._shown_at = None
+        self.writer.message(text)
+        self._shown_at = None
 
     def finish(self) -> None:
-        with self._lock:
-            if self._width:
-                self._write("\n")
-                self._width = 0
-
-    def _write(self, text: str) -> None:
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        except (OSError, ValueError):  # a closed terminal (SIGHUP) must not end the stream or lose the recording
-            pass
+        self.writer.end_status()

@@ -22,6 +22,7 @@ from vtube_plugin.errors import UserError
 from vtube_plugin.models.store import landmarker_path
 from vtube_plugin.sources.base import Source
 from vtube_plugin.sources.frame import FaceFrame
+from vtube_plugin.sources.native_logs import QuietNativeLogs
 from vtube_plugin.sources.rotation import angles_from_matrix
 
 # MediaPipe (glog, TensorFlow Lite) and OpenCV print INFO/WARN lines a streamer cannot act on, and a missing
@@ -63,11 +64,27 @@ def _mediapipe():
     return mediapipe, BaseOptions, vision
 
 
+# MediaPipe logs its start-up from C++ until the first pictures have gone through the graph's threads.
+QUIET_PICTURES = 3
+
+
 class FaceTracker:
     """MediaPipe FaceLandmarker wrapped to return FaceFrames. `video=True` tracks between pictures of a
-    stream (faster, steadier); False treats every picture on its own (stills)."""
+    stream (faster, steadier); False treats every picture on its own (stills). Its own log lines are hidden
+    (sources/native_logs.py) unless `verbose`."""
 
-    def __init__(self, landmarker: str | Path | None = None, video: bool = False, mirror: bool = False) -> None:
+    def __init__(self, landmarker: str | Path | None = None, video: bool = False, mirror: bool = False,
+                 verbose: bool = False) -> None:
+        self._quiet = QuietNativeLogs(verbose)
+        self._pictures = 0
+        self._quiet.start()
+        try:
+            self._make(landmarker, video, mirror)
+        except BaseException:
+            self._quiet.stop()
+            raise
+
+    def _make(self, landmarker: str | Path | None, video: bool, mirror: bool) -> None:
         mp, base_options, vision = _mediapipe()
         self._mp = mp
         self.mirror = mirror
@@ -97,6 +114,9 @@ class FaceTracker:
             result = self._landmarker.detect_for_video(image, self._last_ms)
         else:
             result = self._landmarker.detect(image)
+        self._pictures += 1
+        if self._pictures == QUIET_PICTURES:
+            self._quiet.stop()
         if not result.face_blendshapes:
             return None
         shapes = {
@@ -111,6 +131,7 @@ class FaceTracker:
 
     def close(self) -> None:
         self._landmarker.close()
+        self._quiet.stop()
 
     def __enter__(self) -> FaceTracker:
         return self
@@ -136,11 +157,12 @@ class WebcamSource(Source):
 
     name = "webcam"
     OPTIONS = {"device": str, "width": int, "height": int, "fps": float, "mirror": bool, "landmarker": str,
-               "loop": bool}
+               "loop": bool, "verbose": bool}
     WAITING_HINT = "is your face in view of camera {device}, with enough light?"
     FLAGS = {"camera": ("device", "camera number (default 0)"),
              "landmarker": ("landmarker", "MediaPipe face_landmarker.task (default: the one `models fetch` stored)"),
-             "mirror": ("mirror", "mirror the image, so the character moves like your reflection")}
+             "mirror": ("mirror", "mirror the image, so the character moves like your reflection"),
+             "verbose": ("verbose", "also show MediaPipe's and TensorFlow Lite's own start-up log lines")}
 
     def __init__(
         self,
@@ -152,6 +174,7 @@ class WebcamSource(Source):
         landmarker: str | Path | None = None,
         loop: bool = True,
         retry_after: float = RETRY_FIRST,
+        verbose: bool = False,
     ) -> None:
         super().__init__()
         self.device = int(device) if isinstance(device, str) and device.strip().isdigit() else device
@@ -160,6 +183,7 @@ class WebcamSource(Source):
         self.landmarker = landmarker
         self.loop = loop
         self.retry_after = retry_after
+        self.verbose = verbose
         self.finished = False  # a video file played to its end (loop=False)
         self.outages = 0  # times the camera went away
         self.retries = 0  # tries to open it again
@@ -184,7 +208,7 @@ class WebcamSource(Source):
         except ImportError:
             raise UserError("webcam tracking needs OpenCV: pip install opencv-contrib-python "
                             "(MediaPipe installs it)") from None
-        self._tracker = FaceTracker(self.landmarker, video=True, mirror=self.mirror)
+        self._tracker = FaceTracker(self.landmarker, video=True, mirror=self.mirror, verbose=self.verbose)
         self._capture = self._open_capture()
 
     def _open_capture(self):
