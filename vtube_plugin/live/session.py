@@ -13,6 +13,8 @@ from typing import TextIO
 from vtube_plugin.audio.lip_sync import LipSyncSettings
 from vtube_plugin.errors import UserError
 from vtube_plugin.live.expression_inputs import ExpressionSettings
+from vtube_plugin.live.smooth_modes import DEFAULT as SMOOTH_DEFAULT
+from vtube_plugin.live.smooth_modes import check_mode
 from vtube_plugin.render.settings import RenderSettings
 
 
@@ -40,6 +42,7 @@ class LiveConfig:
     idle: str = "on"  # on (the user's idle.toml, else the shipped one), off, or a .toml path
     idle_seed: int | None = None  # wins over the file's seed
     lip_sync: LipSyncSettings = field(default_factory=LipSyncSettings)
+    smooth: str = SMOOTH_DEFAULT  # between two renders: interpolate, extrapolate or off (live/smooth_motion.py)
 
     def check(self) -> None:
         """Everything that can be said before anything slow starts; a UserError for the first mistake."""
@@ -56,6 +59,7 @@ class LiveConfig:
         if self.idle_seed is not None and self.idle_seed < 0:
             raise UserError(f"--idle-seed must be a whole number 0 or more, got {self.idle_seed}")
         self.lip_sync.check()
+        check_mode(self.smooth)
 
     def idle_life(self):
         """The IdleLife layer these settings ask for, or None (--idle off, or `enabled = false` in the file)."""
@@ -108,6 +112,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
     from vtube_plugin.live.expression_inputs import start_expressions
     from vtube_plugin.live.loop import LiveLoop
     from vtube_plugin.live.signals import stop_on_signals
+    from vtube_plugin.live.smooth_modes import describe
     from vtube_plugin.mapping.calibration import save_calibration
     from vtube_plugin.mapping.profile import load_profile
     from vtube_plugin.sinks.choose import make_sink, parse_output
@@ -163,6 +168,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
             on_calibrated=saved,
             console=ConsoleCommands(other=typed_lines(layer)) if console else None,
             status_stream=status_stream,
+            smooth=config.smooth,
         )
         if idle is not None:
             idle.follow(loop.tracked)  # what the tracker drives, and how much of the pose is tracked right now
@@ -171,6 +177,7 @@ def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO 
                  else " (not calibrated: type c + Enter)")
         print(f"profile {profile.name}{state}; output {', '.join(config.outputs)} at {size[0]}x{size[1]}, "
               f"{config.fps:g} fps", file=sys.stderr)
+        print(describe(config.smooth), file=sys.stderr)
         with ExitStack() as stack:
             if config.send_vmc is not None:
                 from vtube_plugin.sources.vmc_send import VmcSender, parse_target

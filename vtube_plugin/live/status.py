@@ -1,4 +1,5 @@
 """The one console status line (output fps, renders, latency, tracking), rewritten in place, never scrolled.
+Its figures (`fps`, `distinct_fps`, `render_fps`, `render_ms`, `smooth`) are what a status page reads too.
 
 Written from the loop's thread and, for messages such as "calibrated", from the render worker: one lock.
 """
@@ -36,6 +37,8 @@ class StatusLine:
         self._width = 0
         self._renders = Rate()
         self._outputs = Rate()
+        self._distinct = Rate()
+        self.smooth = "off"  # --smooth: off, interpolate or extrapolate (set by the live loop)
         self._lock = threading.Lock()
         self.render_ms = 0.0
 
@@ -48,6 +51,15 @@ class StatusLine:
     def output_done(self, now: float) -> None:
         """A frame (new or repeated) went to the outputs."""
         self._outputs.add(now)
+
+    def distinct_done(self, now: float) -> None:
+        """A frame that differs from the one before (a render or an in-between frame) went to the outputs."""
+        self._distinct.add(now)
+
+    @property
+    def distinct_fps(self) -> float:
+        """Frames per second the outputs get that are not repeats: renders and in-between frames."""
+        return self._distinct.per_second
 
     @property
     def fps(self) -> float:
