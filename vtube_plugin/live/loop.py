@@ -274,7 +274,7 @@ class LiveLoop:
         latency = None if rendered.arrived is None else max(now - rendered.arrived, 0.0)
         if latency is not None:
             self.latency.add(now, latency, rendered.render_seconds)
-        if self.smooth != "off" and rendered.finished_at is not None:
+        if rendered.finished_at is not None:
             self._held_back.append(max(now - rendered.finished_at, 0.0))
         if recorder is not None:
             recorder.write(rendered.posed_at - self._start, rendered.pose, rendered.tracking, latency,
