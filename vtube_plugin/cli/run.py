@@ -96,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
     latency_text = "" if latency is None else f", latency {latency:.0f}/{summary.latency_ms(95):.0f} ms (median/p95)"
     try:
         distinct = "" if summary.smooth == "off" else f", {summary.distinct_fps:.1f} distinct"
+        held = summary.held_back_ms(50) if summary.smooth == "interpolate" else None
+        if held is not None:  # what interpolation costs in latency, said where the latency is
+            latency_text += f"; interpolation shows each render {held:.0f} ms after it is done (median)"
         print(f"stopped ({summary.stopped_by}) after {summary.frames} frames, {summary.fps:.1f} fps on average "
               f"(rendered; the outputs got {summary.output_fps:.1f} fps{distinct}){latency_text}", file=sys.stderr)
     except OSError:  # the terminal is gone (SIGHUP); the stream itself ended cleanly

@@ -54,6 +54,7 @@ class Smoothing:
         self._steps: dict[int, np.ndarray] = {}  # newer render's number -> the head's step from the older one
         self._cache: tuple[object, Shown] | None = None
         self._last: Shown | None = None  # the picture interpolation showed last
+        self._started: tuple[int, float] = (0, 0.0)  # the pair interpolation is in (its newer render), since when
 
     def shown(self, newest: Rendered, at: float) -> Shown:
         self.flows.raise_error()
@@ -77,7 +78,12 @@ class Smoothing:
             return self._last if self._last is not None else whole(newest)
         if not pair.flows.moving:  # two renders alike: nothing in between them
             return whole(pair.newer)
-        return self._between(pair, (at - pair.ready_at) / interval)
+        if self._started[0] != pair.newer.number:
+            # A pair's first frame is its older render itself (where the pair before ended), so every render
+            # reaches the outputs once as it is; the frames after it go on towards the newer one.
+            self._started = (pair.newer.number, at)
+            return whole(pair.older)
+        return self._between(pair, (at - self._started[1]) / interval)
 
     def _onwards(self, shown: Shown) -> Shown:
         """Interpolated frames never go back in time: a picture standing for an earlier moment than the last
