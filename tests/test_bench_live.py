@@ -46,3 +46,36 @@ def test_the_live_benchmark_replays_tracking_through_the_pipeline():
     assert lines[0].startswith("live: 3 s of iFacialMocap") and "latency p95" in lines[1]
     assert lines[3].startswith("beyond each frame's own render (tracking age + wait for the output): p95 ")
     assert "one output frame period (33 ms)" in lines[3]
+
+
+class SlidingSquareRenderer:
+    """150 ms a frame; an opaque square that slides with the replayed mouth (it opens and closes)."""
+
+    size = 64
+
+    def render(self, pose):
+        time.sleep(0.15)
+        rgba = np.zeros((64, 64, 4), np.uint8)
+        left = 10 + round(30 * pose["mouth_aaa"])
+        rgba[20:44, left:left + 16] = (200, 120, 60, 255)
+        rgba[28:36, left + 4:left + 12, :3] = 30  # some texture for the flow to follow
+        return rgba
+
+
+def test_the_live_benchmark_reports_distinct_frames_and_the_latency_each_smoothing_mode_adds():
+    from vtube_plugin.bench.live import smoothing_table
+
+    renderer = SlidingSquareRenderer()
+    results = [run_live_benchmark(renderer=renderer, seconds=2.5, fps=30.0, say=lambda line: None, smooth=mode)
+               for mode in ("off", "interpolate")]
+    off, interpolate = results
+    assert off["smooth"] == "off" and interpolate["smooth"] == "interpolate"
+    assert off["distinct_fps"] <= off["render_fps"] * 1.2 + 0.5  # repeats: no more new pictures than renders
+    assert interpolate["distinct_fps"] > interpolate["render_fps"] * 1.5  # the frames in between are new
+    # Interpolation shows each render after the next has landed: about one render interval later.
+    assert interpolate["held_back_p50_ms"] > off["held_back_p50_ms"] + 50
+    table = smoothing_table(results)
+    assert table[0].split() == ["--smooth", "render", "fps", "distinct", "fps", "latency", "p50", "p95", "adds",
+                                "(p50)"]
+    assert table[1].split()[0] == "off" and table[1].endswith("+0 ms")
+    assert table[2].split()[0] == "interpolate" and table[2].endswith(" ms")

@@ -99,7 +99,8 @@ def test_an_obs_hotkey_item_fades_the_rendered_character_into_the_happy_preset_a
     video = tmp_path / "x.mp4"
     argv = ["run", "--source", "none", "--obs", *obs_options, "--expressions", str(presets),
             "--output", f"file:{video}", "--record-poses", str(poses), "--max-frames", str(FRAMES),
-            "--fps", str(FPS), "--control-port", "0", "--keys", "off", "--idle", "off"]  # no idle blinks: exact eyes
+            "--fps", str(FPS), "--control-port", "0", "--keys", "off", "--idle", "off",  # no idle blinks: exact eyes
+            "--smooth", "off"]  # the renders themselves: one file frame and one --record-poses line each
     with LiveProcess(argv, config) as run:
         assert run.wait_for_line(f"OBS: connected to 127.0.0.1:{obs.port}", timeout=120), run.output
         wait_for_poses(poses, run, lambda rows: len(rows) >= 2, timeout=120)

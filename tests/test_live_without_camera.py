@@ -49,7 +49,8 @@ def shut(pose: dict) -> bool:
 def test_with_no_tracker_the_character_blinks_breathes_and_sways(tmp_path, tha3_weights_dir):
     video, poses = tmp_path / "idle.mp4", tmp_path / "poses.jsonl"
     argv = ["run", "--source", "none", "--idle", str(quick_idle(tmp_path)), "--output", f"file:{video}",
-            "--record-poses", str(poses), "--max-frames", "12", "--control-port", "0", "--keys", "off"]
+            "--record-poses", str(poses), "--max-frames", "12", "--control-port", "0", "--keys", "off",
+            "--smooth", "off"]  # one --record-poses line per render
     with LiveProcess(argv, tmp_path / "config") as run:
         code, output = run.finish(timeout=300)
     assert code == 0, output
@@ -120,7 +121,7 @@ def test_a_vmc_sender_of_the_mouth_only_gets_blinks_and_breathing_and_lost_track
     poses = tmp_path / "poses.jsonl"
     argv = ["run", "--source", f"vmc:port={port},host=127.0.0.1", "--idle", str(quick_idle(tmp_path)),
             "--output", f"file:{tmp_path / 'x.mp4'}", "--record-poses", str(poses), "--max-frames", "14",
-            "--lost-after", "0.3", "--control-port", "0", "--keys", "off", "--size", "256x256"]
+            "--lost-after", "0.3", "--control-port", "0", "--keys", "off", "--size", "256x256", "--smooth", "off"]
     with LiveProcess(argv, tmp_path / "config") as run:
         sender = PhasedSender(port, poses, frames_per_phase=4)
         sender.thread.start()
@@ -167,7 +168,7 @@ def test_lip_sync_from_the_microphone_drives_the_mouth_while_talking_and_trackin
     poses = tmp_path / "poses.jsonl"
     argv = ["run", "--source", f"vmc:port={port},host=127.0.0.1", "--lip-sync", "mic", "--idle", "off",
             "--output", f"file:{tmp_path / 'x.mp4'}", "--record-poses", str(poses), "--max-frames", "200",
-            "--control-port", "0", "--keys", "off", "--size", "256x256"]
+            "--control-port", "0", "--keys", "off", "--size", "256x256", "--smooth", "off"]
     vowels = ("mouth_aaa", "mouth_iii", "mouth_uuu", "mouth_eee", "mouth_ooo")
     tracked_mouth = [0.3, 0.0, 0.0, 0.0, 0.0]
 

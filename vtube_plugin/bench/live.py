@@ -2,8 +2,9 @@
 
 A replayed phone streams iFacialMocap datagrams (60 a second, every pose group moving) over loopback UDP into
 the real source, through the mapper and the render worker, to a virtual camera stand-in at the output frame
-rate; reported: renders per second, output frames per second and the latency from each datagram's arrival
-to its rendered frame reaching the output (median and 95th percentile).
+rate; reported: renders per second, output frames per second, distinct frames per second (renders and the
+in-between frames --smooth makes) and the latency from each datagram's arrival to the frame showing it reaching
+the output (median and 95th percentile), for each --smooth mode in turn.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ class CameraStandIn:
 
 
 def run_live_benchmark(*, renderer, seconds: float = 20.0, fps: float = 30.0, size: tuple[int, int] | None = None,
-                       say=print) -> dict:
+                       say=print, smooth: str = "off") -> dict:
     """Replay `seconds` of tracking through the live pipeline with `renderer` (character already set)."""
     from vtube_plugin.live.loop import LiveLoop
     from vtube_plugin.mapping.mapper import Mapper
@@ -108,7 +109,7 @@ def run_live_benchmark(*, renderer, seconds: float = 20.0, fps: float = 30.0, si
     source = IFacialMocapSource(phone="127.0.0.1", phone_port=phone.port, host="127.0.0.1", port=0)
     size = size or (renderer.size, renderer.size)
     loop = LiveLoop(source=source, mapper=Mapper(load_profile("arkit")), renderer=renderer,
-                    sinks=[CameraStandIn(size, fps)], fps=fps, status_stream=io.StringIO())
+                    sinks=[CameraStandIn(size, fps)], fps=fps, status_stream=io.StringIO(), smooth=smooth)
 
     def stop_after_the_replay() -> None:
         phone.done.wait()
@@ -130,10 +131,11 @@ def run_live_benchmark(*, renderer, seconds: float = 20.0, fps: float = 30.0, si
         "beyond_render_p95_ms": summary.beyond_render_ms(95),
         "render_ms": loop.status.render_ms, "datagrams_sent": phone.sent, "datagrams_received": stats["packets"],
         "dropped": stats["dropped"], "rendered": summary.frames, "output_frames": summary.output_frames,
+        "smooth": smooth, "distinct_fps": summary.distinct_fps, "held_back_p50_ms": summary.held_back_ms(50),
     }
     p50, p95 = result["latency_p50_ms"], result["latency_p95_ms"]
     say(f"live: {seconds:g} s of iFacialMocap at {PHONE_RATE:g} datagrams/s over loopback UDP -> source -> mapper -> "
-        f"render worker -> virtual camera stand-in at {fps:g} fps, {size[0]}x{size[1]}")
+        f"render worker -> virtual camera stand-in at {fps:g} fps, {size[0]}x{size[1]}, --smooth {smooth}")
     say(f"{'render fps':>11s} {'output fps':>11s} {'render ms':>10s} {'latency p50':>12s} {'latency p95':>12s} "
         f"{'datagrams':>10s}")
     latency = (f"{p50:9.0f} ms {p95:9.0f} ms" if p50 is not None else f"{'-':>12s} {'-':>12s}")
@@ -144,12 +146,27 @@ def run_live_benchmark(*, renderer, seconds: float = 20.0, fps: float = 30.0, si
         period = 1000.0 / fps
         say(f"beyond each frame's own render (tracking age + wait for the output): p95 {beyond:.0f} ms, "
             f"{'under' if beyond < period else 'over'} one output frame period ({period:.0f} ms)")
+    say(f"distinct frames a second (renders and in-between frames): {result['distinct_fps']:.1f}")
     return result
 
 
+def smoothing_table(results: list[dict]) -> list[str]:
+    """One row per --smooth mode; the latency each adds is against --smooth off's median, when it ran."""
+    off = next((r["latency_p50_ms"] for r in results if r["smooth"] == "off"), None)
+    lines = [f"{'--smooth':>12s} {'render fps':>11s} {'distinct fps':>13s} {'latency p50':>12s} {'p95':>7s} "
+             f"{'adds (p50)':>11s}"]
+    for r in results:
+        p50, p95 = r["latency_p50_ms"], r["latency_p95_ms"]
+        adds = "-" if off is None or p50 is None else f"{p50 - off:+.0f} ms"
+        latency = f"{p50:9.0f} ms {p95:4.0f} ms" if p50 is not None else f"{'-':>12s} {'-':>7s}"
+        lines.append(f"{r['smooth']:>12s} {r['render_fps']:11.1f} {r['distinct_fps']:13.1f} {latency} {adds:>11s}")
+    return lines
+
+
 def live_benchmark(*, device: str = "cpu", engine: str = "auto", precision: str = "auto", character: str | None = None,
-                   seconds: float = 20.0, fps: float = 30.0, say=print) -> dict:
-    """`bench --live`: the renderer as `run` loads it, warmed up, then `run_live_benchmark`."""
+                   seconds: float = 20.0, fps: float = 30.0, smooth: tuple[str, ...] = ("off", "interpolate",
+                   "extrapolate"), say=print) -> list[dict]:
+    """`bench --live`: the renderer as `run` loads it, warmed up, then `run_live_benchmark` once per --smooth mode."""
     from vtube_plugin.bench.run import machine_line
     from vtube_plugin.character import load_character_or_sample
     from vtube_plugin.pose import Pose
@@ -163,4 +180,7 @@ def live_benchmark(*, device: str = "cpu", engine: str = "auto", precision: str 
     if hasattr(os, "getloadavg"):  # on a shared machine the other programs' load says how far to trust it
         say("load average before the run: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + " (1, 5, 15 min)")
     say(f"renderer: device={device} engine={engine} precision={precision}")
-    return run_live_benchmark(renderer=renderer, seconds=seconds, fps=fps, say=say)
+    results = [run_live_benchmark(renderer=renderer, seconds=seconds, fps=fps, say=say, smooth=mode) for mode in smooth]
+    for line in smoothing_table(results):
+        say(line)
+    return results

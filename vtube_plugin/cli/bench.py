@@ -34,6 +34,8 @@ def add_parser(sub) -> None:
                         "render fps, output fps and latency (p50/p95)")
     p.add_argument("--seconds", type=float, default=20.0, help="--live: seconds of tracking to replay (default: 20)")
     p.add_argument("--fps", type=float, default=30.0, help="--live: output frame rate (default: 30)")
+    p.add_argument("--smooth", metavar="LIST", default="off,interpolate,extrapolate",
+                   help="--live: the --smooth modes to run in turn (default: off,interpolate,extrapolate)")
     p.add_argument("--engine", default="auto", help="--live and --encode: the engine to render with (default: auto)")
     p.add_argument("--precision", default="auto", help="--live and --encode: its precision (default: auto)")
     p.set_defaults(run=run)
@@ -45,11 +47,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.live:
         from vtube_plugin.bench.live import live_benchmark
+        from vtube_plugin.live.smooth_modes import check_mode
 
         if not args.seconds > 0 or not 0 < args.fps <= 240:
             raise UserError("--seconds must be above 0 and --fps between 0 and 240")
+        modes = tuple(check_mode(mode.strip()) for mode in args.smooth.split(",") if mode.strip())
         live_benchmark(device=args.device, engine=args.engine, precision=args.precision, character=args.character,
-                       seconds=args.seconds, fps=args.fps)
+                       seconds=args.seconds, fps=args.fps, smooth=modes or ("off",))
         return 0
     if args.frames < 1 or args.warmup < 0:
         raise UserError("--frames must be at least 1 and --warmup at least 0")

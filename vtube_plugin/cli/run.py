@@ -12,6 +12,8 @@ from vtube_plugin.cli.tracking import add_source_options, source_options
 
 
 def add_parser(subparsers) -> None:
+    from vtube_plugin.live.smooth_modes import DEFAULT as SMOOTH_DEFAULT
+    from vtube_plugin.live.smooth_modes import MODES as SMOOTH_MODES
     from vtube_plugin.sinks.choose import OUTPUT_HELP
 
     p = subparsers.add_parser(
@@ -41,6 +43,11 @@ def add_parser(subparsers) -> None:
                       help="write one JSON line per rendered frame: time, the 45 pose values and latency_ms")
     live.add_argument("--max-frames", type=int, default=None,
                       help="stop after this many rendered frames (the outputs repeat the newest one in between)")
+    live.add_argument("--smooth", choices=list(SMOOTH_MODES), default=SMOOTH_DEFAULT,
+                      help="while the renderer is slower than --fps, the frames between two renders: made from the "
+                           "motion between them (interpolate: smoothest, about one render later), ahead of the newest "
+                           "along its motion (extrapolate: no added latency), or the newest repeated (off) "
+                           f"(default: {SMOOTH_DEFAULT}; docs/streaming.md)")
     live.add_argument("--lost-after", type=float, default=0.75,
                       help="seconds without tracking data before the pose eases back to neutral (default: 0.75)")
     live.add_argument("--no-calibration", action="store_true",
@@ -72,7 +79,7 @@ def config_from_args(args: argparse.Namespace):
         lost_after=args.lost_after, use_calibration=not args.no_calibration, send_vmc=args.send_vmc,
         send_vmc_rate=args.send_vmc_rate, send_vmc_names=args.send_vmc_names,
         render=render_settings_from_args(args), expressions=expression_settings_from_args(args),
-        idle=args.idle, idle_seed=args.idle_seed, lip_sync=lip_sync_settings_from_args(args))
+        idle=args.idle, idle_seed=args.idle_seed, lip_sync=lip_sync_settings_from_args(args), smooth=args.smooth)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
         latency = summary.latency_ms(50)
         latency_text = ("" if latency is None
                         else f", latency {latency:.0f}/{summary.latency_ms(95):.0f} ms (median/p95)")
+        distinct = "" if summary.smooth == "off" else f", {summary.distinct_fps:.1f} distinct"
+        held = summary.held_back_ms(50) if summary.smooth == "interpolate" else None
+        if held is not None:  # what interpolation costs in latency, said where the latency is
+            latency_text += f"; interpolation shows each render {held:.0f} ms after it is done (median)"
         writer.message(f"stopped ({summary.stopped_by}) after {summary.frames} frames, {summary.fps:.1f} fps on "
-                       f"average (rendered; the outputs got {summary.output_fps:.1f} fps){latency_text}")
+                       f"average (rendered; the outputs got {summary.output_fps:.1f} fps{distinct}){latency_text}")
     return 0

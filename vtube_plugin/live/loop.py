@@ -2,10 +2,11 @@
 each output at its own frame rate whatever the render speed.
 
 Rendering runs on its own worker thread (live/worker.py), always from the newest tracking; the loop's own
-(calling, main) thread paces the outputs and hands each the newest rendered frame when its frame time comes,
-repeating it while the renderer is slower than the output. So a virtual camera gets a steady 30 fps at 10
-renders a second, and a recording is real time. The window sink needs the main thread on macOS: sinks are
-only ever called from the loop's thread.
+(calling, main) thread paces the outputs and hands each the newest rendered frame when its frame time comes.
+While the renderer is slower than the output, `--smooth` (live/smooth_motion.py) fills the frames in between
+from the optical flow between renders (worked out on live/flow_worker.py's thread), or, off, repeats the
+newest. So a virtual camera gets a steady 30 fps at 10 renders a second, and a recording is real time. The
+window sink needs the main thread on macOS: sinks are only ever called from the loop's thread.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ import numpy as np
 from vtube_plugin.errors import UserError
 from vtube_plugin.live.console import HELP, ConsoleCommands
 from vtube_plugin.live.console_writer import ConsoleWriter
+from vtube_plugin.live.flow_worker import FlowWorker
 from vtube_plugin.live.latency import LatencyWindow, percentile
 from vtube_plugin.live.pacing import OutputClock
 from vtube_plugin.live.recorder import PoseRecorder
+from vtube_plugin.live.smooth_modes import check_mode
+from vtube_plugin.live.smooth_motion import Shown, Smoothing, whole
 from vtube_plugin.live.status import StatusLine
 from vtube_plugin.live.tracking import TrackedPose
 from vtube_plugin.live.worker import Rendered, RenderWorker
@@ -84,6 +88,10 @@ class LiveSummary:
     output_seconds: float = 0.0  # from the first output frame to the last
     latencies: list[float] = field(default_factory=list)  # seconds, tracking arrival -> output, per frame
     beyond_render: list[float] = field(default_factory=list)  # the same less each frame's own render
+    smooth: str = "off"  # --smooth: off, interpolate or extrapolate
+    distinct_frames: int = 0  # frames the first output got that were not repeats: renders and in-between frames
+    # Seconds from each render being done to it reaching the outputs whole: interpolate's added latency shows here
+    held_back: list[float] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
@@ -93,6 +101,15 @@ class LiveSummary:
     @property
     def output_fps(self) -> float:
         return (self.output_frames - 1) / self.output_seconds if self.output_seconds > 0 else 0.0
+
+    @property
+    def distinct_fps(self) -> float:
+        """Pictures a second the first output got that differ from the one before (renders and in-betweens)."""
+        return (self.distinct_frames - 1) / self.output_seconds if self.output_seconds > 0 else 0.0
+
+    def held_back_ms(self, q: float) -> float | None:
+        """The q-th percentile of the wait from a render being done to it reaching the outputs, in ms."""
+        return percentile(self.held_back, q) * 1000.0 if self.held_back else None
 
     def latency_ms(self, q: float) -> float | None:
         """The q-th percentile of the latency in milliseconds (None without tracking)."""
@@ -107,7 +124,8 @@ class LiveLoop:
     """`max_frames` counts rendered frames handed to the outputs (what --record-poses writes a line for and a
     video file holds as distinct pictures), not the repeats the outputs get in between; one more may have
     been rendered by the time the loop stops. `render_thread=False` renders on the
-    loop's thread, one frame per output frame: deterministic, for tests on a simulated clock."""
+    loop's thread, one frame per output frame: deterministic, for tests on a simulated clock. `smooth`: what
+    the outputs get between two renders (live/smooth_motion.py), "off" repeating the newest."""
 
     def __init__(
         self,
@@ -130,6 +148,7 @@ class LiveLoop:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         render_thread: bool = True,
+        smooth: str = "off",
     ):
         self.source, self.mapper, self.renderer, self.sinks = source, mapper, renderer, list(sinks)
         if not self.sinks:
@@ -146,6 +165,8 @@ class LiveLoop:
         self.on_calibrated = on_calibrated
         self.console = console
         self.render_thread = render_thread
+        self.smooth = check_mode(smooth)
+        self.status.smooth = self.smooth
         self.latency = LatencyWindow()
         self._clock, self._sleep = clock, sleep
         self._capture: NeutralCapture | None = None
@@ -209,15 +230,17 @@ class LiveLoop:
             pose = self.expressions.apply(pose, now)
         began = self._clock()
         rgba = self.renderer.render(pose)
-        seconds = self._clock() - began
+        finished = self._clock()
         tracking = self.tracked.tracking
         arrived = frame.timestamp if tracking and frame is not None else None
-        return Rendered(number, rgba, pose, now, arrived, tracking, seconds)
+        return Rendered(number, rgba, pose, now, arrived, tracking, finished - began, finished)
 
     # --- the loop -----------------------------------------------------------------------------
     def _status_text(self, now: float) -> str:
-        parts = [f"{self.status.fps:5.1f} fps",
-                 f"render {self.status.render_fps:4.1f}/s {self.status.render_ms:4.0f} ms"]
+        parts = [f"{self.status.fps:5.1f} fps"]
+        if self.smooth != "off":
+            parts[0] += f" ({self.status.distinct_fps:4.1f} distinct, {self.smooth})"
+        parts.append(f"render {self.status.render_fps:4.1f}/s {self.status.render_ms:4.0f} ms")
         recent = self.latency.recent(now)
         if recent is not None:
             parts.append(f"latency {recent[0] * 1000:3.0f}/{recent[1] * 1000:3.0f} ms")
@@ -245,23 +268,36 @@ class LiveLoop:
             parts.append(faults)
         return " | ".join(parts)
 
-    def _send(self, index: int, rendered: Rendered, at: float) -> None:
+    def _send(self, index: int, shown: Shown, at: float) -> bool:
+        """Hands output `index` its picture for frame time `at`; whether it was a new one (not a repeat)."""
         sink = self.sinks[index]
-        repeat = self._sent[index] == rendered.number
+        repeat = self._sent[index] == shown.key
         if getattr(sink, "timed", False):
-            sink.send(rendered.rgba, at=at, repeat=repeat)
+            sink.send(shown.rgba, at=at, repeat=repeat)
         else:
-            sink.send(rendered.rgba)
-        self._sent[index] = rendered.number
+            sink.send(shown.rgba)
+        self._sent[index] = shown.key
+        return not repeat
 
     def _handed_out(self, rendered: Rendered, now: float, recorder: PoseRecorder | None) -> None:
         """A rendered frame reached the outputs for the first time."""
         latency = None if rendered.arrived is None else max(now - rendered.arrived, 0.0)
         if latency is not None:
             self.latency.add(now, latency, rendered.render_seconds)
+        if rendered.finished_at is not None:
+            self._held_back.append(max(now - rendered.finished_at, 0.0))
         if recorder is not None:
-            recorder.write(rendered.posed_at - self._start, rendered.pose, rendered.tracking, latency)
+            recorder.write(rendered.posed_at - self._start, rendered.pose, rendered.tracking, latency,
+                           frame=None if self.smooth == "off" else "rendered")
         self.status.frame_done(now, rendered.render_seconds)
+
+    def _in_between_out(self, shown: Shown, now: float, recorder: PoseRecorder | None) -> None:
+        """An in-between frame reached the first output: its latency is that of the tracking it stands for."""
+        latency = None if shown.arrived is None else max(now - shown.arrived, 0.0)
+        if latency is not None:
+            self.latency.add(now, latency, shown.newer.render_seconds)
+        if recorder is not None:
+            recorder.write(shown.posed_at - self._start, shown.pose, shown.newer.tracking, latency, frame="in-between")
 
     def run(self) -> LiveSummary:
         self._stop_reason = None
@@ -271,18 +307,25 @@ class LiveLoop:
         start = self._start = self._clock()
         rates = [getattr(sink, "fps", None) or self.fps for sink in self.sinks]
         outputs = OutputClock(rates, start)
-        self._sent = [0] * len(self.sinks)  # the number of the rendered frame each output got last
+        self._sent: list[object] = [0] * len(self.sinks)  # the key of the picture each output got last
+        self._held_back: list[float] = []
         newest = 0  # the number of the newest rendered frame handed out
         last: Rendered | None = None  # that frame
         for part in (self.source, *self.sinks):
             if hasattr(part, "say"):  # what a source or an output says mid-stream goes above the status line
                 part.say = self.status.message
+        distinct = 0
         with ExitStack() as stack:
             if self._own_writer:
                 stack.enter_context(self.status.writer)  # closed last: it writes what the others said on closing
-            # The worker first, so it is stopped last: on any stop the outputs and the recording are finished
+            # The workers first, so they are stopped last: on any stop the outputs and the recording are finished
             # at once, not after the render in progress (it only reads the source and uses the renderer).
-            worker = stack.enter_context(RenderWorker(self._render_one, threaded=self.render_thread))
+            smoothing = None
+            if self.smooth != "off":
+                flows = stack.enter_context(FlowWorker(1.0 / max(rates), self._clock, threaded=self.render_thread))
+                smoothing = Smoothing(self.smooth, flows)
+            worker = stack.enter_context(RenderWorker(self._render_one, threaded=self.render_thread,
+                                                      on_rendered=None if smoothing is None else flows.landed))
             stack.enter_context(self.source)  # type: ignore[arg-type]
             for sink in self.sinks:
                 stack.enter_context(sink)  # type: ignore[arg-type]
@@ -306,7 +349,8 @@ class LiveLoop:
                         self._sleep(outputs.next_time() - now)
                         continue
                     due = outputs.due(now)
-                    if self.max_frames is not None and frames >= self.max_frames:
+                    finishing = self.max_frames is not None and frames >= self.max_frames
+                    if finishing:
                         rendered = last  # the last one still goes to the outputs that have not had it
                     else:
                         worker.request()
@@ -315,25 +359,34 @@ class LiveLoop:
                     if rendered is None:  # the outputs start with the first frame; the first render is slow
                         self.status.show("waiting for the first frame from the renderer", self._clock())
                         continue
+                    if smoothing is None or finishing:
+                        pictures = {i: whole(rendered) for i in due}
+                    else:
+                        pictures = {i: smoothing.shown(rendered, at) for i, at in due.items()}
                     sent_at = self._clock()
-                    for i, at in due.items():
-                        self._send(i, rendered, at)
+                    new = {i: self._send(i, pictures[i], at) for i, at in due.items()}
                     if 0 in due:
                         output_frames += 1
                         first_output = sent_at if first_output is None else first_output
                         last_output = sent_at
                         self.status.output_done(sent_at)
-                    if rendered.number > newest:
-                        # A frame finished while the next was already asked for can be overtaken before
-                        # its output time; only frames handed out count (and get a --record-poses line).
-                        newest, last, frames = rendered.number, rendered, frames + 1
-                        self._handed_out(rendered, sent_at, recorder)
+                        if new[0]:
+                            distinct += 1
+                            self.status.distinct_done(sent_at)
+                    for i, shown in sorted(pictures.items()):
+                        if shown.whole and shown.newer.number > newest:
+                            # A frame finished while the next was already asked for can be overtaken before
+                            # its output time; only frames handed out count (and get a --record-poses line).
+                            newest, last, frames = shown.newer.number, shown.newer, frames + 1
+                            self._handed_out(shown.newer, sent_at, recorder)
+                        elif i == 0 and not shown.whole and new[0]:
+                            self._in_between_out(shown, sent_at, recorder)
                     self.status.show(self._status_text(sent_at), sent_at)
                     if any(getattr(sink, "closed", False) for sink in self.sinks):
                         stopped_by = "window closed"
                         break
                     if self.max_frames is not None and frames >= self.max_frames and all(
-                            n == newest for n in self._sent):
+                            key == newest for key in self._sent):
                         break  # max_frames: the last one has reached every output
             except KeyboardInterrupt:
                 stopped_by = "Ctrl+C"
@@ -341,4 +394,5 @@ class LiveLoop:
                 self.status.finish()
         output_seconds = last_output - first_output if first_output is not None else 0.0
         return LiveSummary(frames, self._clock() - start, stopped_by, output_frames, output_seconds,
-                           list(self.latency.all), list(self.latency.beyond_render))
+                           list(self.latency.all), list(self.latency.beyond_render), self.smooth, distinct,
+                           self._held_back)

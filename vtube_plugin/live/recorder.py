@@ -3,6 +3,8 @@
 Each line reads back with the pose file convention:
 `{"time": 0.033, "tracking": true, "pose": {...}, "latency_ms": 41.2}` (latency_ms null without fresh tracking).
 When the disk fills, the recording stops at its last whole line (said once) and the stream goes on.
+With --smooth on, each frame the first output gets is a line, marked `"frame": "rendered"` or `"in-between"`;
+an in-between frame's time and pose are those it stands for (between, or just past, two renders).
 """
 
 from __future__ import annotations
@@ -38,14 +40,18 @@ class PoseRecorder:
             raise UserError(f"cannot write the pose recording {self.path}: {exc}") from None
         return self
 
-    def write(self, time: float, pose: Pose, tracking: bool, latency: float | None = None) -> None:
-        """`latency`: seconds from the tracking frame's arrival to the rendered frame reaching the outputs."""
+    def write(self, time: float, pose: Pose, tracking: bool, latency: float | None = None,
+              frame: str | None = None) -> None:
+        """`latency`: seconds from the tracking frame's arrival to the rendered frame reaching the outputs;
+        `frame`: "rendered" or "in-between" (with --smooth on; None leaves it out)."""
         if self._file is None:
             return
         values = {k: round(v, 5) for k, v in pose.to_dict().items()}
-        line = json.dumps({"time": round(time, 4), "tracking": tracking, "pose": values,
-                           "latency_ms": None if latency is None else round(latency * 1000.0, 2)}) + "\n"
-        data = line.encode("utf-8")
+        line = {"time": round(time, 4), "tracking": tracking, "pose": values,
+                "latency_ms": None if latency is None else round(latency * 1000.0, 2)}
+        if frame is not None:
+            line["frame"] = frame
+        data = (json.dumps(line) + "\n").encode("utf-8")
         try:  # the file can be followed while the stream runs
             if self._file.write(data) != len(data):
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -54,7 +60,6 @@ class PoseRecorder:
             return
         self.lines += 1
         self._bytes += len(data)
-
     def _stop(self, exc: OSError) -> None:
         """A write failed (a full disk): keep the whole lines, write no more, and say so once."""
         file, self._file = self._file, None

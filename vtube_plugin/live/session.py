@@ -14,6 +14,8 @@ from vtube_plugin.audio.lip_sync import LipSyncSettings
 from vtube_plugin.errors import UserError
 from vtube_plugin.live.console_writer import ConsoleWriter
 from vtube_plugin.live.expression_inputs import ExpressionSettings
+from vtube_plugin.live.smooth_modes import DEFAULT as SMOOTH_DEFAULT
+from vtube_plugin.live.smooth_modes import check_mode
 from vtube_plugin.render.settings import RenderSettings
 
 
@@ -41,6 +43,7 @@ class LiveConfig:
     idle: str = "on"  # on (the user's idle.toml, else the shipped one), off, or a .toml path
     idle_seed: int | None = None  # wins over the file's seed
     lip_sync: LipSyncSettings = field(default_factory=LipSyncSettings)
+    smooth: str = SMOOTH_DEFAULT  # between two renders: interpolate, extrapolate or off (live/smooth_motion.py)
 
     def check(self) -> None:
         """Everything that can be said before anything slow starts; a UserError for the first mistake."""
@@ -57,6 +60,7 @@ class LiveConfig:
         if self.idle_seed is not None and self.idle_seed < 0:
             raise UserError(f"--idle-seed must be a whole number 0 or more, got {self.idle_seed}")
         self.lip_sync.check()
+        check_mode(self.smooth)
 
     def idle_life(self):
         """The IdleLife layer these settings ask for, or None (--idle off, or `enabled = false` in the file)."""
@@ -121,6 +125,7 @@ def _run_live(config: LiveConfig, console: bool, writer: ConsoleWriter):
     from vtube_plugin.live.expression_inputs import start_expressions
     from vtube_plugin.live.loop import LiveLoop
     from vtube_plugin.live.signals import stop_on_signals
+    from vtube_plugin.live.smooth_modes import describe
     from vtube_plugin.mapping.calibration import save_calibration
     from vtube_plugin.mapping.profile import load_profile
     from vtube_plugin.sinks.choose import make_sink, parse_output
@@ -174,6 +179,7 @@ def _run_live(config: LiveConfig, console: bool, writer: ConsoleWriter):
             on_calibrated=saved,
             console=ConsoleCommands(other=typed_lines(layer)) if console else None,
             console_writer=writer,
+            smooth=config.smooth,
         )
         if idle is not None:
             idle.follow(loop.tracked)  # what the tracker drives, and how much of the pose is tracked right now
@@ -184,6 +190,7 @@ def _run_live(config: LiveConfig, console: bool, writer: ConsoleWriter):
                  else " (not calibrated: type c + Enter)")
         print(f"profile {profile.name}{state}; output {', '.join(config.outputs)} at {size[0]}x{size[1]}, "
               f"{config.fps:g} fps", file=sys.stderr)
+        print(describe(config.smooth), file=sys.stderr)
         with ExitStack() as stack:
             if config.send_vmc is not None:
                 from vtube_plugin.sources.vmc_send import VmcSender, parse_target

@@ -1,5 +1,6 @@
 """The one console status line (output fps, renders, latency, tracking, faults that last), rewritten in place, never
 scrolled, and the messages above it; both go out through live/console_writer.py, which never makes the stream wait.
+Its figures (`fps`, `distinct_fps`, `render_fps`, `render_ms`, `smooth`) are what a status page reads too.
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ class StatusLine:
         self._shown_at: float | None = None
         self._renders = Rate()
         self._outputs = Rate()
+        self._distinct = Rate()
+        self.smooth = "off"  # --smooth: off, interpolate or extrapolate (set by the live loop)
+        self._lock = threading.Lock()
         self.render_ms = 0.0
         self.conditions = Conditions(self.message)
 
@@ -95,6 +99,15 @@ class StatusLine:
     def output_done(self, now: float) -> None:
         """A frame (new or repeated) went to the outputs."""
         self._outputs.add(now)
+
+    def distinct_done(self, now: float) -> None:
+        """A frame that differs from the one before (a render or an in-between frame) went to the outputs."""
+        self._distinct.add(now)
+
+    @property
+    def distinct_fps(self) -> float:
+        """Frames per second the outputs get that are not repeats: renders and in-between frames."""
+        return self._distinct.per_second
 
     @property
     def fps(self) -> float:

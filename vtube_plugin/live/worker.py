@@ -27,6 +27,7 @@ class Rendered:
     arrived: float | None  # when the tracking frame it shows arrived; None when tracking was not fresh
     tracking: bool
     render_seconds: float
+    finished_at: float | None = None  # the loop clock when the render was done
 
 
 class RenderWorker:
@@ -34,11 +35,13 @@ class RenderWorker:
     newer than `number` (or the newest there is at the timeout). `render_one(number)` does the work.
 
     `threaded=False` renders inside `request()` on the caller's thread: the same loop, step by step, for
-    tests on a simulated clock.
+    tests on a simulated clock. `on_rendered(rendered)` is called with each frame as soon as it is done.
     """
 
-    def __init__(self, render_one: Callable[[int], Rendered], *, threaded: bool = True):
+    def __init__(self, render_one: Callable[[int], Rendered], *, threaded: bool = True,
+                 on_rendered: Callable[[Rendered], None] | None = None):
         self._render_one = render_one
+        self._on_rendered = on_rendered  # told of each frame as it is done, on the render thread (flow_worker.py)
         self.threaded = threaded
         self.newest: Rendered | None = None
         self.busy = False
@@ -86,6 +89,8 @@ class RenderWorker:
         return self.newest is not None and self.newest.number > number
 
     def _publish(self, rendered: Rendered) -> None:
+        if self._on_rendered is not None:
+            self._on_rendered(rendered)
         with self._changed:
             self._count = rendered.number
             self.newest = rendered
