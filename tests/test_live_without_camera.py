@@ -120,7 +120,7 @@ def test_a_vmc_sender_of_the_mouth_only_gets_blinks_and_breathing_and_lost_track
     port = free_udp_port()
     poses = tmp_path / "poses.jsonl"
     argv = ["run", "--source", f"vmc:port={port},host=127.0.0.1", "--idle", str(quick_idle(tmp_path)),
-            "--output", f"file:{tmp_path / 'x.mp4'}", "--record-poses", str(poses), "--max-frames", "14",
+            "--output", f"file:{tmp_path / 'x.mp4'}", "--record-poses", str(poses), "--max-frames", "20",
             "--lost-after", "0.3", "--control-port", "0", "--keys", "off", "--size", "256x256", "--smooth", "off"]
     with LiveProcess(argv, tmp_path / "config") as run:
         sender = PhasedSender(port, poses, frames_per_phase=4)
