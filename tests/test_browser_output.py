@@ -225,7 +225,8 @@ def run_argv(port: int, control: int, presets: Path, host: str | None = None) ->
     # The plan is named: the page is compared with a renderer's own frame, pixel for pixel (auto's plan is
     # measured per machine; render/tuning.py).
     return ["run", "--source", "none", "--output", output, "--fps", "2", "--control-port", str(control),
-            "--keys", "off", "--expressions", str(presets), "--engine", "openvino", "--precision", "fp32"]
+            "--keys", "off", "--expressions", str(presets), "--engine", "openvino", "--precision", "fp32",
+            "--smooth", "off", "--idle", "off"]
 
 
 def stop(run: LiveProcess) -> tuple[int, str]:
