@@ -44,13 +44,14 @@ class ReplayedPhone:
     """A phone on loopback: waits for the source's start request (as iFacialMocap does), then streams
     `seconds` of datagrams to the address it came from."""
 
-    def __init__(self, seconds: float, rate: float = PHONE_RATE):
+    def __init__(self, seconds: float, rate: float = PHONE_RATE, wait: float = 60.0):
         self.seconds, self.rate = seconds, rate
         self.sent = 0
         self.done = threading.Event()
+        self._stopping = threading.Event()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
-        self._sock.settimeout(60.0)
+        self._sock.settimeout(wait)  # for the source's start request: the model loads first
         self.port = self._sock.getsockname()[1]
         self._thread = threading.Thread(target=self._run, name="replayed-phone", daemon=True)
 
@@ -64,14 +65,20 @@ class ReplayedPhone:
             self.done.set()
             return
         began = time.monotonic()
-        while (t := time.monotonic() - began) < self.seconds:
+        while (t := time.monotonic() - began) < self.seconds and not self._stopping.is_set():
             self._sock.sendto(face_datagram(t), source)
             self.sent += 1
             time.sleep(max(0.0, began + self.sent / self.rate - time.monotonic()))
         self.done.set()
 
+    def stop(self) -> None:
+        """Send no more (before `seconds` are over)."""
+        self._stopping.set()
+
     def close(self) -> None:
-        self._thread.join(timeout=5)
+        self.stop()
+        if self._thread.ident is not None:
+            self._thread.join(timeout=5)
         self._sock.close()
 
 

@@ -32,12 +32,20 @@ def add_parser(sub) -> None:
     p.add_argument("--live", action="store_true",
                    help="instead: replay a tracking stream over loopback UDP through the live pipeline and report "
                         "render fps, output fps and latency (p50/p95)")
+    p.add_argument("--soak", metavar="MINUTES", type=float, default=None,
+                   help="instead: a whole stream with everything on (a real `run` with a replayed phone, idle life, "
+                        "lip sync from a sound file, the browser output and its viewer, a recording, VMC out) for "
+                        "MINUTES, reporting memory, files, threads, fps, latency and datagrams every minute")
+    p.add_argument("--soak-warmup", metavar="SECONDS", type=float, default=120.0,
+                   help="--soak: what memory, files and threads at the end are compared with: their value this long "
+                        "after the first frame (default: 120)")
     p.add_argument("--seconds", type=float, default=20.0, help="--live: seconds of tracking to replay (default: 20)")
     p.add_argument("--fps", type=float, default=30.0, help="--live: output frame rate (default: 30)")
     p.add_argument("--smooth", metavar="LIST", default="off,interpolate,extrapolate",
                    help="--live: the --smooth modes to run in turn (default: off,interpolate,extrapolate)")
-    p.add_argument("--engine", default="auto", help="--live and --encode: the engine to render with (default: auto)")
-    p.add_argument("--precision", default="auto", help="--live and --encode: its precision (default: auto)")
+    p.add_argument("--engine", default="auto",
+                   help="--live, --soak and --encode: the engine to render with (default: auto)")
+    p.add_argument("--precision", default="auto", help="--live, --soak and --encode: its precision (default: auto)")
     p.set_defaults(run=run)
 
 
@@ -45,6 +53,14 @@ def run(args: argparse.Namespace) -> int:
     from vtube_plugin.bench.run import parse_engines, run_benchmark
     from vtube_plugin.errors import UserError
 
+    if args.soak is not None:
+        from vtube_plugin.bench.soak import run_soak
+
+        if not args.soak > 0 or not 0 < args.fps <= 240 or args.soak_warmup < 0:
+            raise UserError("--soak must be above 0 minutes, --soak-warmup 0 or more and --fps between 0 and 240")
+        result = run_soak(args.soak, fps=args.fps, engine=args.engine, precision=args.precision,
+                          warmup=args.soak_warmup)
+        return 0 if result["exit_code"] == 0 else 1
     if args.live:
         from vtube_plugin.bench.live import live_benchmark
         from vtube_plugin.live.smooth_modes import check_mode
