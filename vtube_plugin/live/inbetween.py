@@ -31,6 +31,12 @@ EXTRAPOLATE_UNRELIABLE = 0.25
 EXTRAPOLATE_MAX = 1.0
 
 
+def use_one_thread() -> None:
+    """OpenCV's own thread pool, beside the renderer's, slows both on a small CPU (measured: fewer renders and
+    about half the in-between frames on two cores); a frame's remaps are small enough for one thread."""
+    cv2.setNumThreads(1)
+
+
 def premultiplied(rgba: np.ndarray) -> np.ndarray:
     """uint8 straight-alpha RGBA -> float32 0..1 with RGB multiplied by alpha (what quality is measured in)."""
     x = rgba.astype(np.float32)

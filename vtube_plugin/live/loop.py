@@ -25,6 +25,7 @@ from vtube_plugin.errors import UserError
 from vtube_plugin.live.console import HELP, ConsoleCommands
 from vtube_plugin.live.console_writer import ConsoleWriter
 from vtube_plugin.live.flow_worker import FlowWorker
+from vtube_plugin.live.inbetween import use_one_thread
 from vtube_plugin.live.latency import LatencyWindow, percentile
 from vtube_plugin.live.pacing import OutputClock
 from vtube_plugin.live.recorder import PoseRecorder
@@ -322,6 +323,7 @@ class LiveLoop:
             # at once, not after the render in progress (it only reads the source and uses the renderer).
             smoothing = None
             if self.smooth != "off":
+                use_one_thread()
                 flows = stack.enter_context(FlowWorker(1.0 / max(rates), self._clock, threaded=self.render_thread))
                 smoothing = Smoothing(self.smooth, flows)
             worker = stack.enter_context(RenderWorker(self._render_one, threaded=self.render_thread,
