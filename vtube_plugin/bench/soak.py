@@ -29,10 +29,11 @@ import numpy as np
 from vtube_plugin.bench.live import ReplayedPhone
 from vtube_plugin.live.latency import percentile
 
-STATUS = re.compile(r"([\d.]+) fps \| render\s+([\d.]+)/s")
+# "30.0 fps (24.6 distinct, extrapolate) | render  2.5/s": the part in brackets only while smoothing is on.
+STATUS = re.compile(r"([\d.]+) fps(?: \(([\d.]+) distinct[^)]*\))? \| render\s+([\d.]+)/s")
 DATAGRAMS = re.compile(r"ifacialmocap: (\d+) received, (\d+) dropped")
 SUMMARY = re.compile(r"stopped \((.+?)\) after (\d+) frames, ([\d.]+) fps on average \(rendered; the outputs got "
-                     r"([\d.]+) fps\)")
+                     r"([\d.]+) fps(?:, ([\d.]+) distinct)?\)")
 
 
 def write_voice(path: Path, seconds: float = 6.0, rate: int = 16000) -> Path:
@@ -144,7 +145,8 @@ class PoseFollower:
         self.path, self._offset, self._rest = path, 0, b""
         self.first_seen: float | None = None
 
-    def take(self) -> list[float | None]:
+    def take(self) -> list[tuple[float | None, bool]]:
+        """(latency in ms, whether it is a render) for each new line; an in-between frame is not a render."""
         import json
 
         try:
@@ -157,7 +159,8 @@ class PoseFollower:
         *lines, self._rest = (self._rest + data).split(b"\n")
         if lines and self.first_seen is None:
             self.first_seen = time.monotonic()
-        return [json.loads(line).get("latency_ms") for line in lines if line]
+        rows = [json.loads(line) for line in lines if line]
+        return [(row.get("latency_ms"), row.get("frame", "rendered") == "rendered") for row in rows]
 
 
 def recording_seconds(path: Path) -> tuple[int, float]:
@@ -221,8 +224,9 @@ def run_soak(minutes: float, *, fps: float = 30.0, engine: str = "auto", precisi
                 time.sleep(0.05)
             began = poses.first_seen
             say(f"soak: {minutes:g} min from the first frame; {' '.join(argv[3:])}")
-            say(f"{'min':>5s} {'RSS MB':>7s} {'fds':>4s} {'thr':>4s} {'out fps':>8s} {'renders/s':>9s} "
-                f"{'p50 ms':>7s} {'p95 ms':>7s} {'page fps':>8s} {'vmc/s':>6s} {'datagrams recv/drop':>20s}")
+            say(f"{'min':>5s} {'RSS MB':>7s} {'fds':>4s} {'thr':>4s} {'out fps':>8s} {'distinct':>8s} "
+                f"{'renders/s':>9s} {'p50 ms':>7s} {'p95 ms':>7s} {'page fps':>8s} {'vmc/s':>6s} "
+                f"{'datagrams recv/drop':>20s}")
             baseline = None
             last_at, last_page, last_vmc = began, 0, 0
             next_report = min(every, seconds)
@@ -233,8 +237,9 @@ def run_soak(minutes: float, *, fps: float = 30.0, engine: str = "auto", precisi
                 if baseline is None and now >= min(warmup, seconds):
                     baseline = process_numbers(child.pid)
                 if now >= next_report:
-                    latencies = [x for x in poses.take() if x is not None]
-                    renders = len(latencies)
+                    taken = poses.take()
+                    latencies = [ms for ms, _ in taken if ms is not None]
+                    renders = sum(1 for _, rendered in taken if rendered)
                     span = time.monotonic() - last_at
                     row = dict(process_numbers(child.pid), minute=now / 60.0, **_status(output.status))
                     row.update(renders_per_s=renders / span, page_fps=(page_count.value - last_page) / span,
@@ -277,6 +282,7 @@ def run_soak(minutes: float, *, fps: float = 30.0, engine: str = "auto", precisi
         "threads_warm": baseline["threads"], "threads_end": end_numbers["threads"],
         "output_fps": float(summary.group(4)) if summary else None,
         "render_fps": float(summary.group(3)) if summary else None,
+        "distinct_fps": float(summary.group(5)) if summary and summary.group(5) else None,
         "datagrams_sent": phone.sent, "datagrams_received": datagrams.get("received"),
         "datagrams_dropped": datagrams.get("dropped"), "page_frames": page_count.value,
         "vmc_datagrams": vmc_count.value, "recording_frames": frames, "recording_s": recorded, "wall_s": wall,
@@ -291,7 +297,8 @@ def run_soak(minutes: float, *, fps: float = 30.0, engine: str = "auto", precisi
 def _status(line: str) -> dict:
     out = {}
     if match := STATUS.search(line):
-        out["output_fps_now"], out["renders_now"] = float(match.group(1)), float(match.group(2))
+        out["output_fps_now"], out["renders_now"] = float(match.group(1)), float(match.group(3))
+        out["distinct_now"] = float(match.group(2)) if match.group(2) else None
     if match := DATAGRAMS.search(line):
         out["received"], out["dropped"] = int(match.group(1)), int(match.group(2))
     return out
@@ -304,7 +311,8 @@ def _number(value, width: int, digits: int = 1) -> str:
 def _row_text(row: dict) -> str:
     datagrams = f"{row.get('received', '-')}/{row.get('dropped', '-')}"
     return (f"{row['minute']:5.1f} {_number(row['rss_mb'], 7)} {_number(row['fds'], 4, 0)} "
-            f"{_number(row['threads'], 4, 0)} {_number(row.get('output_fps_now'), 8)} {row['renders_per_s']:9.1f} "
+            f"{_number(row['threads'], 4, 0)} {_number(row.get('output_fps_now'), 8)} "
+            f"{_number(row.get('distinct_now'), 8)} {row['renders_per_s']:9.1f} "
             f"{_number(row['p50_ms'], 7, 0)} {_number(row['p95_ms'], 7, 0)} {row['page_fps']:8.1f} "
             f"{row['vmc_per_s']:6.1f} {datagrams:>20s}")
 
@@ -316,7 +324,8 @@ def _end_text(r: dict) -> str:
         f"end: {r['wall_s'] / 60:.1f} min streamed; memory {_number(r['rss_warm_mb'], 0)} MB after the warm-up -> "
         f"{_number(r['rss_end_mb'], 0)} MB ({'-' if growth is None else f'{growth:+.1f}'} MB)",
         f"  file descriptors {r['fds_warm']} -> {r['fds_end']}, threads {r['threads_warm']} -> {r['threads_end']}",
-        f"  output {_number(r['output_fps'], 0, 2)} fps of {r['fps_asked']:g} asked, {_number(r['render_fps'], 0)} "
+        f"  output {_number(r['output_fps'], 0, 2)} fps of {r['fps_asked']:g} asked ({_number(r['distinct_fps'], 0)} "
+        f"distinct), {_number(r['render_fps'], 0)} "
         f"renders a second; the page got {r['page_frames']} frames, VMC out {r['vmc_datagrams']} datagrams",
         f"  datagrams: {r['datagrams_sent']} sent, {r['datagrams_received']} received, {r['datagrams_dropped']} "
         f"dropped as malformed, {lost} lost",
