@@ -64,10 +64,13 @@ def test_a_full_disk_stops_the_recording_not_the_stream(tmp_path):
             assert len(said) == 1, status.getvalue()
             assert f"the recording to {take} stopped: the disk is full (No space left on device)" in said[0]
             assert f"kept in {partial_name(take)} and plays; the stream goes on" in said[0]
-            # What was written plays: the first frames, in order, to the last whole second.
+            # What was written plays: the first frames, in order, to the last whole second. A frame the encoder
+            # could not take in time on a busy CPU is skipped and counted (as on any recording), never reordered.
             assert not take.exists()
             kept = numbers(read_video(partial_name(take)))
-            assert FPS - 1 <= len(kept) < FRAMES - FPS and kept == list(range(1, len(kept) + 1)), kept
+            missing = set(range(1, kept[-1] + 1)) - set(kept)
+            assert kept[0] == 1 and kept == sorted(set(kept)) and len(missing) <= full.skipped, (kept, full.skipped)
+            assert FPS - 1 - full.skipped <= len(kept) < FRAMES - FPS, kept
             # The other outputs on another disk got everything.
             assert len(read_poses(poses)) == FRAMES
             with av.open(str(other)) as container:
