@@ -100,20 +100,30 @@ def read_vmc(sock: socket.socket, count: Counter, stop: threading.Event) -> None
 
 def watch_page(port: int, count: Counter, stop: threading.Event) -> None:
     """A viewer of the browser output that reads every frame pushed to it (what OBS's Browser Source does)."""
-    from websockets.sync.client import connect
+    import asyncio
 
-    while not stop.is_set():
-        try:
-            with connect(f"ws://127.0.0.1:{port}/stream", open_timeout=5, max_size=None) as viewer:
-                while not stop.is_set():
-                    try:
-                        frame = viewer.recv(timeout=1.0)
-                    except TimeoutError:
-                        continue
-                    count.add(len(frame))
-        except (OSError, TimeoutError, Exception):  # not listening yet, or the run ended: try again
-            if stop.wait(0.5):
-                return
+    import aiohttp
+
+    async def view() -> None:
+        while not stop.is_set():
+            try:
+                async with aiohttp.ClientSession() as session, session.ws_connect(
+                        f"ws://127.0.0.1:{port}/stream", origin=f"http://127.0.0.1:{port}", max_msg_size=0,
+                        timeout=aiohttp.ClientWSTimeout(ws_close=5)) as viewer:
+                    while not stop.is_set():
+                        try:
+                            message = await viewer.receive(timeout=1.0)
+                        except TimeoutError:
+                            continue
+                        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                                            aiohttp.WSMsgType.ERROR):
+                            break
+                        count.add(len(message.data))
+            except (OSError, aiohttp.ClientError, TimeoutError):  # not listening yet, or the run ended
+                pass
+            await asyncio.sleep(0.5)
+
+    asyncio.run(view())
 
 
 @dataclass
