@@ -77,7 +77,7 @@ def config_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from vtube_plugin.audio.lip_sync import parse_input
-    from vtube_plugin.live.session import run_live
+    from vtube_plugin.live.running import run_live
 
     if parse_input(args.lip_sync)[0] == "list":
         from vtube_plugin.audio.capture import describe_devices

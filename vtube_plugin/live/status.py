@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import TextIO
 
 
@@ -38,6 +39,7 @@ class StatusLine:
         self._outputs = Rate()
         self._lock = threading.Lock()
         self.render_ms = 0.0
+        self.on_message: Callable[[str], None] | None = None  # told every message too (the session's events)
 
     def frame_done(self, now: float, render_seconds: float) -> None:
         """A newly rendered frame went out."""
@@ -69,6 +71,8 @@ class StatusLine:
 
     def message(self, text: str) -> None:
         """A line of its own (calibrated, tracking lost...), above the status line."""
+        if self.on_message is not None:
+            self.on_message(text)
         with self._lock:
             self._write("\r" + " " * self._width + "\r" + text + "\n")
             self._width = 0
