@@ -24,14 +24,16 @@ class ConnectionGuard:
         self.loop, self.make_protocol = loop, make_protocol
         self.limit, self.seconds = limit, seconds
         self._open: dict[object, _Watched] = {}  # transport -> its wrapper
+        self._accepted = 0  # made but not yet connected: asyncio accepts a burst before any connection_made runs
 
     @property
     def count(self) -> int:
         return len(self._open)
 
     def __call__(self) -> asyncio.Protocol:
-        if len(self._open) >= self.limit:
+        if len(self._open) + self._accepted >= self.limit:
             return _Refused()
+        self._accepted += 1
         return _Watched(self, self.make_protocol())
 
     def request_started(self, transport: object) -> None:
@@ -78,6 +80,7 @@ class _Watched(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        self.guard._accepted -= 1
         self.guard._open[transport] = self
         self.arm()  # from the first byte on: the request head must arrive in time
         self.inner.connection_made(transport)
