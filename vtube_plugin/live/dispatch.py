@@ -109,8 +109,11 @@ class SessionCommands:
         """Check and apply one command; returns the parts of state() it changed. UserError: nothing changed."""
         checked = check_payload(type, data)
         _, changes = COMMANDS[type]
+        apply = getattr(self._session, type, None)
+        if apply is None:
+            raise UserError(f"{type}: this session cannot do that (yet)")
         with self._lock:
-            getattr(self._session, type)(**checked)
+            apply(**checked)
             state = self._session.state()
             if self._on_applied is not None:
                 self._on_applied(type, checked)
