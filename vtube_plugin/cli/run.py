@@ -43,6 +43,10 @@ def add_parser(subparsers) -> None:
                       help="stop after this many rendered frames (the outputs repeat the newest one in between)")
     live.add_argument("--lost-after", type=float, default=0.75,
                       help="seconds without tracking data before the pose eases back to neutral (default: 0.75)")
+    live.add_argument("--studio-settings", action="store_true",
+                      help="start from what you set in `vtube-plugin studio` (source, profile, character, idle life, "
+                           "lip sync, virtual camera, VMC out), saved in your config folder, instead of those "
+                           "options; what you change while running is saved there too")
     live.add_argument("--no-calibration", action="store_true",
                       help="ignore the stored neutral-face calibration (and take none from the first steady seconds)")
     vmc_out = p.add_argument_group("VMC out (docs/input-vmc-out.md)")
@@ -84,7 +88,13 @@ def run(args: argparse.Namespace) -> int:
 
         print(describe_devices())
         return 0
-    summary = run_live(config_from_args(args))
+    config, saved = config_from_args(args), None
+    if args.studio_settings:
+        from vtube_plugin.live.saved_settings import load_saved_settings
+
+        saved = load_saved_settings()
+        config = saved.apply_to(config)
+    summary = run_live(config, saved=saved)
     latency = summary.latency_ms(50)
     latency_text = "" if latency is None else f", latency {latency:.0f}/{summary.latency_ms(95):.0f} ms (median/p95)"
     try:
