@@ -283,10 +283,6 @@ class LiveLoop:
         self.mapper.calibration = None
         self.status.message("calibration forgotten for this session")
 
-    @property
-    def calibrating(self) -> bool:
-        return self._capture is not None
-
     def _capture_step(self, frame: FaceFrame | None) -> None:
         calibration = self._capture.add(frame)  # type: ignore[union-attr]
         if calibration is None:
@@ -326,27 +322,44 @@ class LiveLoop:
         return Rendered(number, rgba, pose, now, arrived, tracking, seconds)
 
     # --- the loop -----------------------------------------------------------------------------
-    def _status_text(self, now: float) -> str:
-        parts = [f"{self.status.fps:5.1f} fps",
-                 f"render {self.status.render_fps:4.1f}/s {self.status.render_ms:4.0f} ms"]
+    def facts(self, now: float) -> dict:
+        """What the status line shows, as values: the one snapshot behind the line and the session's state()
+        (live/running.py). Safe from any thread."""
         recent = self.latency.recent(now)
-        if recent is not None:
-            parts.append(f"latency {recent[0] * 1000:3.0f}/{recent[1] * 1000:3.0f} ms")
-        age = self.tracked.age
-        if self._capture is not None:
-            parts.append(f"calibrating {len(self._capture.frames)}/{self._capture.count}")
-        elif age is None:
+        capture, tracked = self._capture, self.tracked
+        stats = getattr(self.source, "stats", None)  # sources.base.SourceStats
+        return {
+            "output_fps": self.status.fps, "render_fps": self.status.render_fps, "render_ms": self.status.render_ms,
+            "latency": recent,  # (p50, p95) seconds over the last seconds, or None
+            "calibrating": None if capture is None else (len(capture.frames), capture.count),
+            "tracker": "waiting" if tracked.age is None else "tracking" if tracked.tracking else "lost",
+            "age": tracked.age,
+            "source": self.source.name,
+            "stats": stats.snapshot() if stats is not None else None,
+            "ignored_text": stats.ignored_text() if hasattr(stats, "ignored_text") else "",
+            "sender": getattr(self.source, "sender", None),
+        }
+
+    def _status_text(self, now: float) -> str:
+        facts = self.facts(now)
+        parts = [f"{facts['output_fps']:5.1f} fps", f"render {facts['render_fps']:4.1f}/s {facts['render_ms']:4.0f} ms"]
+        if facts["latency"] is not None:
+            p50, p95 = facts["latency"]
+            parts.append(f"latency {p50 * 1000:3.0f}/{p95 * 1000:3.0f} ms")
+        age = facts["age"]
+        if facts["calibrating"] is not None:
+            parts.append("calibrating {}/{}".format(*facts["calibrating"]))
+        elif facts["tracker"] == "waiting":
             parts.append("waiting for tracking")
-        elif self.tracked.tracking:
+        elif facts["tracker"] == "tracking":
             parts.append(f"tracking {age * 1000:4.0f} ms")
         else:
             parts.append(f"tracking lost ({age:.1f} s)")
-        stats = getattr(self.source, "stats", None)  # sources.base.SourceStats
+        stats = facts["stats"]
         if stats is not None:
-            parts.append(f"{self.source.name}: {stats.packets} received, {stats.dropped} dropped")
-            ignored = stats.ignored_text() if hasattr(stats, "ignored_text") else ""
-            if ignored:
-                parts.append(ignored)  # someone else is sending to our port: say so, with their address
+            parts.append(f"{facts['source']}: {stats['packets']} received, {stats['dropped']} dropped")
+            if facts["ignored_text"]:
+                parts.append(facts["ignored_text"])  # someone else is sending to our port: say so, with their address
         layers = getattr(self.expressions, "status", None)  # expressions.stack.LayerStack: the voice level
         if layers is not None and layers():
             parts.append(layers())
@@ -450,7 +463,8 @@ class LiveLoop:
                         # its output time; only frames handed out count (and get a --record-poses line).
                         newest, last, frames = rendered.number, rendered, frames + 1
                         self._handed_out(rendered, sent_at, recorder)
-                    self.status.show(self._status_text(sent_at), sent_at)
+                    if self.status.due(sent_at):
+                        self.status.show(self._status_text(sent_at), sent_at)
                     if self.on_tick is not None:
                         self.on_tick(sent_at)
                     if any(getattr(sink, "closed", False) for sink in self.sinks):

@@ -371,22 +371,22 @@ class LiveSession:
         from vtube_plugin.sources import SOURCES
 
         loop, c = self.loop, self.config
-        source, tracked = loop.source, loop.tracked
-        stats = source.stats.snapshot() if hasattr(source, "stats") else {}
         now = time.monotonic()
-        recent = loop.latency.recent(now)
+        facts = loop.facts(now)  # what the status line shows, as values
+        stats = facts["stats"] or {}
         lip = self.lip_sync
         voice = lip.voice.now() if lip is not None and lip.input is not None else None
         recording: dict = {"on": bool(self.recording), "folder": str(self.recording_folder)}
         if self.recording:
             recording.update(path=str(self.recording[0].path), seconds=round(now - self.recording[1], 2))
         source_state = {
-            "name": c.source, "options": dict(c.source_options), "sources": list(SOURCES),
-            "state": "waiting" if tracked.age is None else "tracking" if tracked.tracking else "lost",
+            "name": c.source, "options": dict(c.source_options), "sources": list(SOURCES), "state": facts["tracker"],
+            "age": None if facts["age"] is None else round(facts["age"], 3),
             "packets": stats.get("packets", 0), "dropped": stats.get("dropped", 0),
-            "ignored": sum(stats.get("ignored", {}).values())}
-        if getattr(source, "sender", None):
-            source_state["sender"] = source.sender
+            "ignored": sum(stats.get("ignored", {}).values()), "ignored_text": facts["ignored_text"]}
+        if facts["sender"]:
+            source_state["sender"] = facts["sender"]
+        latency = facts["latency"]
         return {
             "source": source_state,
             "profile": c.profile,
@@ -395,17 +395,19 @@ class LiveSession:
             "lip_sync": {"mode": "mic" if lip is not None else "off",
                          "device": _device_of(lip.settings.input) if lip is not None else None,
                          "level": None if voice is None else round(float(voice.level_db), 1),
-                         "gate": c.lip_sync.voice.gate_db, "talking": bool(voice is not None and voice.active)},
+                         "gate": c.lip_sync.voice.gate_db, "talking": bool(voice is not None and voice.active),
+                         "status": lip.status() if lip is not None else ""},
             "character": c.character,
             "recording": recording,
             "outputs": {"virtualcam": self.virtualcam is not None,
                         "vmc_out": {"on": self.vmc_sender is not None, "target": self._vmc_target}},
-            "render": {"fps": round(loop.status.render_fps, 2), "output_fps": round(loop.status.fps, 2),
-                       "latency_p50_ms": None if recent is None else round(recent[0] * 1000, 1),
-                       "latency_p95_ms": None if recent is None else round(recent[1] * 1000, 1),
+            "render": {"fps": round(facts["render_fps"], 2), "output_fps": round(facts["output_fps"], 2),
+                       "render_ms": round(facts["render_ms"], 1),
+                       "latency_p50_ms": None if latency is None else round(latency[0] * 1000, 1),
+                       "latency_p95_ms": None if latency is None else round(latency[1] * 1000, 1),
                        "engine": getattr(self.renderer, "engine", None),
                        "plan": dict(getattr(self.renderer, "stage_precisions", {}))},
-            "calibrating": loop.calibrating,
+            "calibrating": facts["calibrating"] is not None,
             "mirror": bool(c.source_options.get("mirror", False)),
         }
 

@@ -61,8 +61,12 @@ class StatusLine:
         """Newly rendered frames per second."""
         return self._renders.per_second
 
+    def due(self, now: float) -> bool:
+        """Whether `show` would write now (so the line is only put together when it is shown)."""
+        return self._shown_at is None or now - self._shown_at >= self.interval
+
     def show(self, text: str, now: float) -> None:
-        if self._shown_at is not None and now - self._shown_at < self.interval:
+        if not self.due(now):
             return
         with self._lock:
             self._shown_at = now
