@@ -187,6 +187,7 @@ class LocalServer:
                     if server is self:
                         del _SHARED[key]
                 raise self._error
+            _SHARED[(self.host, self.port)] = self  # the real port: a page asking for it later joins this server
         return self
 
     def close(self) -> None:
@@ -252,8 +253,4 @@ def shared(host: str, port: int, **options) -> LocalServer:
     one, not yet started. Port 0 is never shared: each asks for a free port of its own."""
     with _SHARED_LOCK:
         server = _SHARED.get((host, port)) if port else None
-        if server is None:
-            server = LocalServer(host, port, **options)
-            if port:
-                _SHARED[(host, port)] = server
-        return server
+        return server if server is not None else LocalServer(host, port, **options)
