@@ -13,19 +13,39 @@ import asyncio
 import hmac
 import json
 import traceback
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from aiohttp import web
 
 from vtube_plugin.errors import UserError
 
-if TYPE_CHECKING:
-    from vtube_plugin.web.server import LocalServer, Route
-
 TOKEN_HEADER = "X-Page-Token"
 ROUTE: web.RequestKey = web.RequestKey("route", object)  # the Route the request asked for
 BODY: web.RequestKey = web.RequestKey("json", dict)  # a state change's JSON object
 LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+class Route(Protocol):
+    """What the rules read of a route (web/server.py's Route)."""
+
+    changes_state: bool  # needs the token, JSON and our Origin
+    websocket: bool  # opens only for our own page's Origin (or none)
+    max_body: int
+    too_big: str | None  # what a body over max_body is told
+
+
+class LocalServer(Protocol):
+    """What the rules read of the server they guard (web/server.py's LocalServer; this module cannot import it,
+    which imports these rules)."""
+
+    name: str
+    port: int
+    token: str
+    lan_token: str | None
+    request_seconds: float
+    connections: Any  # web/connections.py's ConnectionGuard
+
+    def route_for(self, method: str, path: str) -> Route | None: ...
 
 
 def error(status: int, message: str) -> web.Response:
