@@ -331,8 +331,10 @@ def test_settings_survive_a_restart(studio, tmp_path):
     assert studio["events"][-1]["type"] == "stopped"
     with pytest.raises(UserError, match="stopped"):
         commands.run("calibrate")
-    commands, stop = start_session(sinks=[NewestFrame()], base=studio["base"])
+    sink = NewestFrame()
+    commands, stop = start_session(sinks=[sink], base=studio["base"])
     studio["stop"] = stop
+    wait_for(lambda: sink.count > 0, what="the first frame after the restart")  # not stopped mid-way through it
     state = commands.state()
     assert state["idle"] is True and state["profile"] == "vrm" and state["source"]["name"] == "vmc"
 
