@@ -21,6 +21,7 @@ from udp_sender import free_udp_port
 
 from vtube_plugin.audio.vowels import VOWELS
 from vtube_plugin.errors import UserError
+from vtube_plugin.expressions.presets import load_presets
 from vtube_plugin.live.commands import COMMANDS, SessionCommands, check_payload, start_session
 from vtube_plugin.live.expression_inputs import ExpressionSettings
 from vtube_plugin.live.saved_settings import load_saved_settings
@@ -196,6 +197,37 @@ def test_an_expression_changes_the_picture_and_clear_brings_it_back(studio):
     assert commands.state()["expressions"]["active"] == []
     wait_for(lambda: all(r["pose"] == first for r in poses(path)[-3:]), what="the neutral pose again")
     wait_for(lambda: np.abs(sink.newest.astype(int) - neutral).max() <= 2, what="the neutral picture again")
+
+
+def test_a_preset_made_from_sliders_shows_over_the_face_and_is_saved_into_the_expressions_file(studio):
+    commands, sink, path = studio["commands"], studio["sink"], studio["poses"]
+    first = poses(path)[0]["pose"]
+    wait_for(lambda: all(r["pose"] == first for r in poses(path)[-3:]), what="the neutral pose")
+    time.sleep(0.5)
+    neutral = sink.newest.copy()
+    assert commands.run("set_draft", {"pose": {"mouth_ooo": 1.0}}) == {"draft": {"pose": {"mouth_ooo": 1.0}}}
+    before = len(poses(path))
+    wait_for(lambda: [r for r in poses_after(path, before) if r["pose"]["mouth_ooo"] == 1.0], what="the slider's pose")
+    wait_for(lambda: np.abs(sink.newest.astype(int) - neutral).max() > 40, what="a changed picture")
+    with pytest.raises(UserError, match="nose"):
+        commands.run("set_draft", {"pose": {"nose": 1.0}})
+    for name, said in (("Big Grin", "lowercase letters"), ("happy", "already"), ("pout", "a hotkey is keys")):
+        with pytest.raises(UserError, match=said):
+            commands.run("save_preset", {"name": name, "key": 'x"' if name == "pout" else "ctrl+alt+9"})
+    assert commands.state()["draft"] == {"pose": {"mouth_ooo": 1.0}}  # refused: nothing changed
+
+    answer = commands.run("save_preset", {"name": "pout", "key": "ctrl+alt+9"})
+    assert answer["expressions"]["presets"][-1] == {"name": "pout", "hotkey": "ctrl+alt+9"}
+    assert answer["draft"] == {"pose": {}}
+    text = (studio["folder"] / "presets.toml").read_text(encoding="utf-8")
+    assert text.startswith(PRESETS) and "[pout]" in text  # the user's file as it was, the new table added
+    assert list(load_presets(studio["folder"] / "presets.toml")) == ["happy", "pout"]
+    wait_for(lambda: all(r["pose"] == first for r in poses(path)[-3:]), what="the neutral pose after saving")
+    commands.run("set_expression", {"name": "pout", "action": "trigger"})
+    before = len(poses(path))
+    wait_for(lambda: [r for r in poses_after(path, before) if r["pose"]["mouth_ooo"] == 1.0], what="the saved preset")
+    commands.run("clear_expressions")
+    wait_for(lambda: all(r["pose"] == first for r in poses(path)[-3:]), what="the neutral pose again")
 
 
 def test_record_and_stop_gives_a_file_as_long_as_the_wall_clock(studio, tmp_path):

@@ -12,14 +12,18 @@ state(): `source` {name, options, state: waiting|tracking|lost, sender?: "addr:p
 sources: [names]}, `profile` (name; null: the source's own), `expressions` {presets: [{name, hotkey}], active:
 [names]}, `idle` bool, `lip_sync` {mode: off|mic, device, level (dB), gate (dB), talking}, `character` (path; null:
 the sample), `recording` {on, path?, seconds?, folder}, `outputs` {virtualcam: bool, vmc_out: {on, target}},
-`render` {fps, output_fps, latency_p50_ms, latency_p95_ms, engine, plan}, `calibrating` bool, `mirror` bool.
+`render` {fps, output_fps, render_ms, latency_p50_ms, latency_p95_ms, smooth: {mode, distinct_fps}, engine, plan},
+`calibrating` bool, `mirror` bool, `draft` {pose: {parameter: value}} (a preset being made from sliders, shown
+over the live face; `save_preset` {name, key?} writes it into the user's expressions file), `faults` {name: times}
+(what lasts: "webcam gone", "microphone gone").
 
 A command's answer is the part of `state()` it changed ({"recording": {"on": true, "path": ...}}); a bad
 command or payload, or one this session cannot apply, raises UserError with a sentence for the user, and
 changes nothing. Events: after each command, one event per state key it changed, `{"type": KEY, "data":
 state()[KEY]}`; the same when something else changes that part (an expression's one-shot ends, tracking
 arrives or is lost: "source", a calibration finishes: "calibrating"); and
-- `{"type": "status", "data": {"render": ..., "source": ..., "lip_sync": ...}}` about twice a second;
+- `{"type": "status", "data": {"render": ..., "source": ..., "lip_sync": ..., "recording": ..., "faults": ...}}`
+  about twice a second;
 - `{"type": "message", "data": {"text": ...}}`: what the console would say (calibrated, OBS connected, ...);
 - `{"type": "stopped", "data": {"reason": ...}}` once, when the session has ended.
 Listeners are called from the thread that made the change and must not block (queue the work); one that

@@ -18,7 +18,7 @@ Listener = Callable[[Event], None]
 LIP_SYNC_MODES = ("off", "mic")
 OUTPUTS = ("virtualcam", "vmc_out")
 STATE_KEYS = ("source", "profile", "expressions", "idle", "lip_sync", "character", "recording", "outputs", "render",
-              "calibrating", "mirror")
+              "calibrating", "mirror", "draft", "faults")
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ COMMANDS: dict[str, tuple[dict[str, Field], tuple[str, ...]]] = {
     "set_output": ({"output": Field(str, True, OUTPUTS), "on": Field(bool), "target": Field(str, False)},
                    ("outputs",)),
     "set_mirror": ({"on": Field(bool)}, ("source", "mirror")),
+    "set_draft": ({"pose": Field(dict)}, ("draft",)),  # a preset being made: {parameter: value}, {} for none
+    "save_preset": ({"name": Field(str), "key": Field(str, False)}, ("expressions", "draft")),
 }
 # Longest text any payload string may be (a path, a device name): a bound on what a command can make us keep.
 MAX_TEXT = 4096

@@ -46,6 +46,7 @@ class LiveSession:
                  status_stream: TextIO | None = None, console_writer: ConsoleWriter | None = None,
                  saved: SavedSettings | None = None):
         from vtube_plugin.character import load_character_or_sample
+        from vtube_plugin.expressions.draft import DraftLayer
         from vtube_plugin.expressions.layer import ExpressionLayer, load_presets
         from vtube_plugin.expressions.lip_sync import LipSyncLayer
         from vtube_plugin.expressions.stack import LayerStack
@@ -83,8 +84,9 @@ class LiveSession:
 
         # The layers over the tracking, bottom first: idle life fills in what the tracker does not drive, the
         # voice drives the mouth, and expression presets go on top, so a preset's `keep = ["blink", "lip_sync"]`
-        # keeps idle blinks and the voice's mouth.
+        # keeps idle blinks and the voice's mouth. A preset being made from the studio's sliders is on top of all.
         self.idle = idle
+        self.draft = DraftLayer()
         self.lip_sync = LipSyncLayer(config.lip_sync) if config.lip_sync.enabled else None
         self.layers = LayerStack([])
         try:
@@ -131,7 +133,7 @@ class LiveSession:
                          backend=c.virtualcam_backend)
 
     def _restack(self) -> None:
-        self.layers.layers = [p for p in (self.idle, self.lip_sync, self.expressions) if p is not None]
+        self.layers.layers = [p for p in (self.idle, self.lip_sync, self.expressions, self.draft) if p is not None]
 
     def say(self, line: str) -> None:
         """A message above the status line, and a "message" event (the status line publishes its messages)."""
@@ -193,7 +195,7 @@ class LiveSession:
             return
         self._status_at = now
         state = self.state()
-        self.commands.publish("status", {k: state[k] for k in ("render", "source", "lip_sync", "recording")})
+        self.commands.publish("status", {k: state[k] for k in ("render", "source", "lip_sync", "recording", "faults")})
         if self._seen.get("calibrating", False) != state["calibrating"]:  # a calibration began or ended
             self._seen["calibrating"] = state["calibrating"]
             self.commands.publish("calibrating", state["calibrating"])
@@ -210,6 +212,35 @@ class LiveSession:
 
     def clear_expressions(self) -> None:
         self.expressions.release_all()
+
+    def _presets_files(self) -> tuple[Path, Path]:
+        """(the presets file in use, the one a new preset is saved into): --expressions FILE is both; else the
+        user's expressions.toml in the config folder (made from the shipped one when they have none)."""
+        from vtube_plugin.config_dir import config_dir
+        from vtube_plugin.profile_files import PRESETS_FILE, default_presets_path
+
+        if self.config.expressions.presets:
+            named = Path(self.config.expressions.presets).expanduser()
+            return named, named
+        return default_presets_path(), config_dir() / PRESETS_FILE
+
+    def set_draft(self, pose: dict) -> None:
+        self.draft.set(pose, self._presets_files()[0])  # checked first: a wrong name or value changes nothing
+
+    def save_preset(self, name: str, key: str | None = None) -> None:
+        from vtube_plugin.expressions.draft import save_preset
+        from vtube_plugin.profile_files import shipped_presets_path
+
+        if not self.draft.pose:
+            raise UserError("move a slider first: the new preset is what the sliders show over your face")
+        if name in self.expressions.presets:
+            raise UserError(f"there is an expression named '{name}' already; pick another name")
+        _, target = self._presets_files()
+        presets = save_preset(target, shipped_presets_path(), name, self.draft.pose, key)
+        self.expressions.add_preset(presets[name])
+        self.draft.set({}, target)
+        self.say(f"saved the preset '{name}' to {target}" + (f"; its hotkey {key} works from the next start"
+                                                             if key else ""))
 
     def calibrate(self) -> None:
         self._not_stopped()
@@ -431,6 +462,7 @@ class LiveSession:
                        "plan": dict(getattr(self.renderer, "stage_precisions", {}))},
             "calibrating": facts["calibrating"] is not None,
             "mirror": bool(c.source_options.get("mirror", False)),
+            "draft": {"pose": dict(self.draft.pose)},  # the preset being made from sliders ({} when none)
             "faults": facts["conditions"],  # faults that last (webcam gone, microphone gone): {name: times}
         }
 

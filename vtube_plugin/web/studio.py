@@ -25,7 +25,7 @@ from vtube_plugin.errors import UserError
 from vtube_plugin.web.rules import BODY
 from vtube_plugin.web.server import LocalServer
 
-STATIC_FILES = {"studio.js": "text/javascript", "studio.css": "text/css"}
+STATIC_FILES = {"studio.js": "text/javascript", "new_preset.js": "text/javascript", "studio.css": "text/css"}
 MAX_UPLOAD = 16 * 1024 * 1024  # a character picture is far below this (512x512 PNG: well under 1 MB)
 MAX_UPLOAD_BODY = MAX_UPLOAD * 4 // 3 + 4096  # as base64 in JSON
 EVENTS_KEPT = 64  # per page: a page that stops reading loses the oldest events, never blocks the session
@@ -55,7 +55,7 @@ class Studio:
     def setup(self) -> dict:
         return {"sources": _sources(), "profiles": _profiles(), "microphones": _microphones(),
                 "characters": self.characters(), "browser_source_url": self.browser_source_url,
-                "max_upload": MAX_UPLOAD}
+                "max_upload": MAX_UPLOAD, "parameters": _parameters()}
 
     def characters(self) -> list[dict]:
         """The pictures the picker offers: the samples from `models fetch`, then the user's uploads."""
@@ -119,6 +119,13 @@ class Studio:
         finally:
             requests.disconnect()
         return {"said": lines}
+
+
+def _parameters() -> list[dict]:
+    """The poser's sliders, for a new preset: every pose parameter with its group and range."""
+    from vtube_plugin.pose import PARAMETERS
+
+    return [{"name": p.name, "group": p.group, "minimum": p.minimum, "maximum": p.maximum} for p in PARAMETERS]
 
 
 def _sources() -> dict:

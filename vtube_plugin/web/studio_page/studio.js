@@ -73,6 +73,7 @@ function draw() {
   drawStatus();
   drawTracking();
   drawExpressions();
+  drawNewPreset();
   drawLife();
   drawCharacter();
   drawOutputs();
@@ -91,6 +92,13 @@ function drawStatus() {
   $("tracker").dataset.state = source.state || "";
   $("render-fps").textContent = number(render.fps);
   $("output-fps").textContent = number(render.output_fps);
+  // Pictures a second that are not repeats: renders and the in-between frames --smooth makes (issue 19).
+  const smooth = render.smooth || {};
+  $("distinct-fps").textContent = number(smooth.distinct_fps);
+  $("smooth").textContent = smooth.mode || "–";
+  const faults = Object.entries(state.faults || {});
+  $("faults").textContent = faults.length
+    ? faults.map(([name, times]) => `${name} (${times} time${times === 1 ? "" : "s"})`).join(", ") : "none";
   $("latency").textContent = `${number(render.latency_p50_ms, 0, " ms")} / ${number(render.latency_p95_ms, 0, " ms")}`;
   $("datagrams").textContent = `${source.packets ?? 0} / ${source.dropped ?? 0}`;
   $("ignored").textContent = String(source.ignored ?? 0);
@@ -419,6 +427,7 @@ function preview() {
 
 async function start() {
   wire();
+  wireNewPreset();
   for (;;) {  // while the session starts (the model loads), the server says so: ask again until it streams
     try {
       setup = await api("/studio/api/setup");
