@@ -174,6 +174,7 @@ def test_as_an_obs_dock_300_px_wide_nothing_scrolls_sideways_and_every_control_h
         assert url == f"http://127.0.0.1:{studio['port']}/", "the Browser Source URL OBS already knows"
         if shot_dir := os.environ.get("VTUBE_PLUGIN_SCREENSHOT_DIR"):
             Path(shot_dir).mkdir(parents=True, exist_ok=True)
+            dock.wait_for_function("() => Number(document.getElementById('render-fps').textContent) > 0")
             dock.screenshot(path=str(Path(shot_dir) / "studio-dock.png"), full_page=True)
     finally:
         dock.context.close()
@@ -227,6 +228,28 @@ def test_a_preset_changes_the_preview_and_neutral_brings_it_back(page, studio):
     page.wait_for_function("() => document.getElementById('neutral').getAttribute('aria-pressed') === 'true'")
     wait_for_preview(page, lambda shown: change(shown, before) < 1, "the neutral face again")
     assert state(studio)["expressions"]["active"] == []
+
+
+def test_a_new_preset_from_the_sliders_shows_on_the_preview_and_is_saved_as_a_button(page, studio):
+    before = settle(page)
+    page.get_by_text("New preset", exact=True).click()  # the panel opens
+    # A vowel: the shipped presets' [defaults] keep = ["blink", "lip_sync"] would leave it to tracking, but a
+    # slider the user moved is what the new preset sets.
+    page.get_by_role("slider", name="mouth_ooo", exact=True).fill("1")
+    wait_for_state(studio, lambda now: now["draft"]["pose"] == {"mouth_ooo": 1.0}, "the slider's value")
+    wait_for_preview(page, lambda shown: change(shown, before, MOUTH) > 4, "the slider's round mouth")
+    page.get_by_role("textbox", name="Preset name", exact=True).fill("pout")
+    page.get_by_role("button", name="Save preset", exact=True).click()
+    page.get_by_role("button", name="pout", exact=True).wait_for()
+    assert "[pout]" in (studio["config"] / "expressions.toml").read_text(encoding="utf-8")
+    assert state(studio)["draft"]["pose"] == {}
+    wait_for_preview(page, lambda shown: change(shown, before) < 1, "the face without the draft")
+
+
+def test_the_status_shows_the_distinct_frames_and_the_smooth_mode(page, studio):
+    assert page.text_content("#smooth") == "extrapolate"  # the studio's default, as `run`'s
+    float(page.text_content("#distinct-fps"))  # a number once frames go out
+    assert page.text_content("#faults") == "none"
 
 
 def test_record_then_stop_gives_a_playable_file_as_long_as_the_wall_clock(page, studio):

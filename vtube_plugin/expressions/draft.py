@@ -32,12 +32,24 @@ def _defaults(presets_file: Path) -> dict:
     return defaults if isinstance(defaults, dict) else {}
 
 
-def draft_expression(pose: dict[str, float], presets_file: Path, name: str = DRAFT) -> Expression:
-    """The preset these slider values make, with the file's [defaults]; a UserError for a wrong name or value."""
+def preset_table(pose: dict[str, float], presets_file: Path) -> dict:
+    """The new preset's table: its pose, and, where the file's [defaults] `keep` would leave a slider the user
+    moved to tracking (the shipped `keep = ["blink", "lip_sync"]` keeps the mouth's vowels), a `keep` of its own
+    without them: what the user moved is what the preset sets."""
     if not pose:
         raise UserError("a preset needs at least one slider moved")
-    table = {"defaults": _defaults(presets_file), name: {"pose": dict(pose)}}
-    return parse_presets(table, where="the new preset")[name]
+    defaults = _defaults(presets_file)
+    table: dict = {"pose": dict(pose)}
+    kept = parse_presets({"defaults": defaults, DRAFT: table}, where="the new preset")[DRAFT].keep
+    if kept & set(pose):
+        table["keep"] = sorted(kept - set(pose))
+    return table
+
+
+def draft_expression(pose: dict[str, float], presets_file: Path) -> Expression:
+    """The preset these slider values make, with the file's [defaults]; a UserError for a wrong name or value."""
+    table = {"defaults": _defaults(presets_file), DRAFT: preset_table(pose, presets_file)}
+    return parse_presets(table, where="the new preset")[DRAFT]
 
 
 class DraftLayer:
@@ -80,10 +92,10 @@ def save_preset(target: Path, shipped: Path, name: str, pose: dict[str, float], 
         raise UserError(f"'{DRAFT}' is the name of the preset being made; pick another")
     if key is not None and not KEY_PATTERN.match(key):
         raise UserError(f"a hotkey is keys joined by + (such as ctrl+alt+7), got {key!r:.60}")
-    draft_expression(pose, target)  # the names and values checked before any of them is written into TOML text
-    if not all(re.fullmatch(r"[a-z_]+", parameter) for parameter in pose):
-        raise UserError("a preset's parameters are names such as mouth_aaa")
     source = target if target.is_file() else shipped
+    table = preset_table(pose, source)  # the names and values checked before any of them is written into TOML
+    if not all(re.fullmatch(r"[a-z_]+", parameter) for parameter in [*pose, *table.get("keep", [])]):
+        raise UserError("a preset's parameters are names such as mouth_aaa")
     text = source.read_text(encoding="utf-8") if source.is_file() else ""
     try:
         before = tomllib.loads(text)
@@ -92,8 +104,10 @@ def save_preset(target: Path, shipped: Path, name: str, pose: dict[str, float], 
     if name in before:
         raise UserError(f"there is a preset named '{name}' already in {source}; pick another name")
     values = ", ".join(f"{parameter} = {float(value):.4g}" for parameter, value in pose.items())
-    table = f"\n[{name}]\n" + (f'key = "{key}"\n' if key else "") + f"pose = {{ {values} }}\n"
-    new_text = (text if not text or text.endswith("\n") else text + "\n") + table
+    lines = f"\n[{name}]\n" + (f'key = "{key}"\n' if key else "") + f"pose = {{ {values} }}\n"
+    if "keep" in table:
+        lines += "keep = [" + ", ".join(f'"{kept}"' for kept in table["keep"]) + "]\n"
+    new_text = (text if not text or text.endswith("\n") else text + "\n") + lines
     presets = parse_presets(tomllib.loads(new_text), where=str(target))  # the file as it would load next time
     target.parent.mkdir(parents=True, exist_ok=True)
     written = target.with_name(target.name + ".new")
