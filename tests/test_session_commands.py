@@ -277,10 +277,11 @@ def test_idle_life_on_and_off(studio):
     wait_for(lambda: any(abs(r["pose"]["breathing"]) > 0.05 for r in poses_after(path, before)),
              what="breathing from idle life")
     assert commands.run("set_idle", {"on": False}) == {"idle": False}
-    time.sleep(0.3)
     before = len(poses(path))
-    wait_for(lambda: len(poses_after(path, before)) >= 5, what="frames after idle life went off")
-    assert all(r["pose"]["breathing"] == 0.0 for r in poses_after(path, before))
+    # A frame posed before the switch can still come out after it (a render takes up to seconds on a busy CPU,
+    # and --smooth's in-between frames go on from the last two renders): what counts is that it stops.
+    wait_for(lambda: len(after := poses_after(path, before)) >= 5
+             and all(r["pose"]["breathing"] == 0.0 for r in after[-5:]), what="no breathing once idle life is off")
 
 
 def test_vmc_out_on_and_off(studio):
