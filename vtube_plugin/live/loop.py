@@ -27,6 +27,7 @@ from vtube_plugin.live.console import HELP, ConsoleCommands
 from vtube_plugin.live.console_writer import ConsoleWriter
 from vtube_plugin.live.flow_worker import FlowWorker
 from vtube_plugin.live.latency import LatencyWindow, percentile
+from vtube_plugin.live.loop_jobs import LoopJobs
 from vtube_plugin.live.pacing import OutputClock
 from vtube_plugin.live.recorder import PoseRecorder
 from vtube_plugin.live.smooth_modes import check_mode
@@ -121,26 +122,6 @@ class LiveSummary:
         return percentile(self.beyond_render, q) * 1000.0 if self.beyond_render else None
 
 
-class _Job:
-    """Work handed to the loop's thread, with its result or error for the thread that waits."""
-
-    def __init__(self, work: Callable[[], object]):
-        self.work, self.done = work, threading.Event()
-        self.result: object = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self.work()
-        except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
-            self.error = error
-        self.done.set()
-
-    def fail(self, error: BaseException) -> None:
-        self.error = error
-        self.done.set()
-
-
 class LiveLoop:
     """`max_frames` counts rendered frames handed to the outputs (what --record-poses writes a line for and a
     video file holds as distinct pictures), not the repeats the outputs get in between; one more may have
@@ -196,12 +177,11 @@ class LiveLoop:
         # Held while a frame is posed and rendered: what a command changes in the pipeline (the source, the
         # mapper, the layers, the character) changes between two frames (`between_frames()`).
         self._between = threading.RLock()
-        self._loop_jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()  # work for the loop's thread (outputs)
-        self._loop_thread: threading.Thread | None = None
+        self._jobs = LoopJobs()  # work for the loop's thread (outputs added or removed while streaming)
         self._open_sinks: list = []
         self._outputs: OutputClock | None = None
         self.started = threading.Event()  # the source and the outputs are open, frames are on their way
-        self.finished = threading.Event()
+        self.finished = self._jobs.finished  # the loop has stopped (set until it runs again)
         self.on_tick: Callable[[float], None] | None = None  # called on the loop's thread once per output frame
 
     # --- changes while streaming (from any thread) ----------------------------------------------
@@ -212,25 +192,7 @@ class LiveLoop:
     def on_loop(self, work: Callable[[], object], timeout: float = 10.0) -> object:
         """Run `work` on the loop's thread, between two output frames, and give back its result (or raise its
         error). Before the loop runs, it runs at once; after it has stopped, a UserError."""
-        if self.finished.is_set():
-            raise UserError("the live session has stopped")
-        if self._loop_thread is None or threading.current_thread() is self._loop_thread:
-            return work()
-        job = _Job(work)
-        self._loop_jobs.put(job)
-        if not job.done.wait(timeout):
-            raise UserError(f"the live session did not answer within {timeout:g} s")
-        if job.error is not None:
-            raise job.error
-        return job.result
-
-    def _run_loop_jobs(self) -> None:
-        while True:
-            try:
-                job = self._loop_jobs.get_nowait()
-            except queue.Empty:
-                return
-            job.run()
+        return self._jobs.run(work, timeout)
 
     def add_output(self, sink: Sink) -> None:
         """Open `sink` and send it frames from now on (call through `on_loop` while streaming)."""
@@ -438,17 +400,6 @@ class LiveLoop:
         if recorder is not None:
             recorder.write(shown.posed_at - self._start, shown.pose, shown.newer.tracking, latency, frame="in-between")
 
-    def _end_jobs(self) -> None:
-        """The loop has stopped: work still waiting for it gets a UserError instead of hanging."""
-        self.finished.set()
-        self._loop_thread = None
-        while True:
-            try:
-                job = self._loop_jobs.get_nowait()
-            except queue.Empty:
-                return
-            job.fail(UserError("the live session has stopped"))
-
     def run(self) -> LiveSummary:
         self._stop_reason = None
         self.started.clear()
@@ -489,12 +440,12 @@ class LiveLoop:
                         if self.record_poses else None)
             if self.console is not None and self.console.active:
                 self.status.message(HELP)
-            stack.callback(self._end_jobs)
-            self._loop_thread = threading.current_thread()
+            stack.callback(self._jobs.ended)  # work still waiting then gets a UserError instead of hanging
+            self._jobs.started()
             self.started.set()
             try:
                 while True:
-                    self._run_loop_jobs()
+                    self._jobs.run_pending()
                     if self._stop_reason is not None:
                         stopped_by = self._stop_reason
                         break
