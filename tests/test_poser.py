@@ -304,7 +304,7 @@ def test_expression_buttons_set_the_sliders_as_the_expression_layer_would(page, 
 def _post(poser, path: str, value: dict) -> tuple[int, dict]:
     """A POST as the page sends it: JSON, with the page's token."""
     request = urllib.request.Request(poser.url + path, data=json.dumps(value).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", "X-Poser-Token": poser.token})
+                                     headers={"Content-Type": "application/json", "X-Page-Token": poser.token})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())

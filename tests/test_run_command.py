@@ -137,3 +137,17 @@ def test_lip_sync_list_prints_the_microphones_and_exits(capsys):
     assert code == 0
     assert "choose one with --lip-sync mic:device=NAME or INDEX" in out
     assert any(line.startswith("  * ") for line in out.splitlines()), out  # the default marked
+
+
+def test_run_from_the_studio_settings_says_a_corrupt_file_and_streams_with_the_defaults(capsys, tmp_path):
+    settings = tmp_path / "config" / "studio-settings.json"
+    settings.parent.mkdir(parents=True)
+    settings.write_text('{"source": {"source": "vmc", "options": {"port": 7', encoding="utf-8")
+    video = tmp_path / "live.mp4"
+    code, out = vtube(capsys, "run", "--studio-settings", "--source", "none", "--output", f"file:{video}",
+                      "--max-frames", "2", "--size", "256x256", "--engine", "openvino", "--precision", "fp32",
+                      "--control-port", "0", "--keys", "off")
+    assert code == 0, out
+    assert f"the saved settings {settings} cannot be used" in out and "starting from the defaults" in out
+    assert "Traceback" not in out and "stopped (max-frames) after 2 frames" in out
+    assert settings.read_text(encoding="utf-8") == '{"source": {"source": "vmc", "options": {"port": 7'

@@ -14,8 +14,8 @@ from vtube_plugin import __version__
 from vtube_plugin.errors import UserError
 
 # Module names under vtube_plugin.cli, in the order `--help` lists them.
-COMMANDS = ["run", "demo", "render", "character", "poser", "motion", "render_track", "expression", "obs", "calibrate",
-            "models", "bench"]
+COMMANDS = ["studio", "run", "demo", "render", "character", "poser", "motion", "render_track", "expression", "obs",
+            "calibrate", "models", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:

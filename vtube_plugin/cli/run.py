@@ -50,6 +50,10 @@ def add_parser(subparsers) -> None:
                            f"(default: {SMOOTH_DEFAULT}; docs/streaming.md)")
     live.add_argument("--lost-after", type=float, default=0.75,
                       help="seconds without tracking data before the pose eases back to neutral (default: 0.75)")
+    live.add_argument("--studio-settings", action="store_true",
+                      help="start from what you set in `vtube-plugin studio` (source, profile, character, idle life, "
+                           "lip sync, virtual camera, VMC out), saved in your config folder, instead of those "
+                           "options; what you change while running is saved there too")
     live.add_argument("--no-calibration", action="store_true",
                       help="ignore the stored neutral-face calibration (and take none from the first steady seconds)")
     vmc_out = p.add_argument_group("VMC out (docs/input-vmc-out.md)")
@@ -84,19 +88,25 @@ def config_from_args(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from vtube_plugin.audio.lip_sync import parse_input
-    from vtube_plugin.live.session import run_live
+    from vtube_plugin.live.running import run_live
 
     if parse_input(args.lip_sync)[0] == "list":
         from vtube_plugin.audio.capture import describe_devices
 
         print(describe_devices())
         return 0
+    config, saved = config_from_args(args), None
+    if args.studio_settings:
+        from vtube_plugin.live.saved_settings import load_saved_settings
+
+        saved = load_saved_settings()
+        config = saved.apply_to(config)
     from vtube_plugin.live.console_writer import ConsoleWriter
 
     # The last line goes through the stream's console writer too: a console that does not read cannot keep the
     # command from ending (it waits a moment for it, then ends).
     with ConsoleWriter(sys.stderr) as writer:
-        summary = run_live(config_from_args(args), console_writer=writer)
+        summary = run_live(config, console_writer=writer, saved=saved)
         latency = summary.latency_ms(50)
         latency_text = ("" if latency is None
                         else f", latency {latency:.0f}/{summary.latency_ms(95):.0f} ms (median/p95)")

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TextIO
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.expressions.layer import ACTIONS, ExpressionLayer
+from vtube_plugin.expressions.commands import as_commands
+from vtube_plugin.expressions.layer import ACTIONS
 from vtube_plugin.ports import BoundedConnections
 
 DEFAULT_PORT = 41455
@@ -35,25 +36,30 @@ _HTTP = re.compile(rb"^(?:[A-Z]+ \S* HTTP/\d|[A-Za-z0-9-]+:\s)")
 HELP = f"commands: NAME [{'|'.join(ACTIONS)}], release-all, list (an `expression ` prefix is allowed)"
 
 
-def execute(layer: ExpressionLayer, line: str, default_action: str = "trigger") -> str:
-    """Run one command line against the layer; the answer starts with `ok` or `error`."""
+def execute(commands, line: str, default_action: str = "trigger") -> str:
+    """Run one command line through the session's commands (expressions.commands.as_commands: a bare layer
+    works too); the answer starts with `ok` or `error`."""
+    commands = as_commands(commands)
     words = line.split()
     if words and words[0] == "expression":
         words = words[1:]
     if not words:
         return f"error empty command; {HELP}"
-    if words == ["list"]:
-        return f"ok active: {' '.join(layer.active()) or '(none)'}; expressions: {' '.join(layer.presets)}"
-    if words == ["release-all"]:
-        layer.release_all()
-        return "ok all released"
-    name, action = words[0], (words[1] if len(words) > 1 else default_action)
-    if len(words) > 2 or action not in ACTIONS:
-        return f"error cannot read {line.strip()!r}; {HELP}"
-    if name not in layer.presets:
-        return f"error unknown expression '{name}'; known: {', '.join(layer.presets)}"
-    getattr(layer, action)(name)
-    return f"ok {name} {'on' if layer.is_active(name) else 'off'}"
+    try:
+        if words == ["list"]:
+            state = commands.state()["expressions"]
+            return (f"ok active: {' '.join(state['active']) or '(none)'}; "
+                    f"expressions: {' '.join(p['name'] for p in state['presets'])}")
+        if words == ["release-all"]:
+            commands.run("clear_expressions", {})
+            return "ok all released"
+        name, action = words[0], (words[1] if len(words) > 1 else default_action)
+        if len(words) > 2 or action not in ACTIONS:
+            return f"error cannot read {line.strip()!r}; {HELP}"
+        active = commands.run("set_expression", {"name": name, "action": action})["expressions"]["active"]
+    except UserError as err:
+        return f"error {err}"
+    return f"ok {name} {'on' if name in active else 'off'}"
 
 
 def secret_path(port: int) -> Path:
@@ -111,7 +117,7 @@ class _Handler(socketserver.StreamRequestHandler):
         while (raw := self._line()) is not None:
             line = raw.decode("utf-8", "replace").strip()
             if line:
-                self._answer(execute(self.server.layer, line))
+                self._answer(execute(self.server.commands, line))
 
 
 class _Server(BoundedConnections, socketserver.ThreadingTCPServer):
@@ -120,21 +126,22 @@ class _Server(BoundedConnections, socketserver.ThreadingTCPServer):
     daemon_threads = True
     request_queue_size = 16  # the listen backlog; more connections than MAX_CONNECTIONS are hung up on anyway
 
-    def __init__(self, address: tuple[str, int], layer: ExpressionLayer, idle_seconds: float):
-        self.layer = layer
+    def __init__(self, address: tuple[str, int], commands, idle_seconds: float):
+        self.commands = commands
         self.idle_seconds = idle_seconds
         self.secret = secrets.token_hex(16)
         super().__init__(address, _Handler)
 
 
 class ControlServer:
-    """`ControlServer(layer, port).start()` listens on 127.0.0.1 until `close()`. Port 0 picks a free one.
+    """`ControlServer(commands, port).start()` listens on 127.0.0.1 until `close()`. Port 0 picks a free one.
+    `commands`: the session's command interface (live/commands.py), or a bare ExpressionLayer.
 
     `start()` writes the secret file for `port` (see the module docstring); `close()` removes it."""
 
-    def __init__(self, layer: ExpressionLayer, port: int = DEFAULT_PORT, idle_seconds: float = IDLE_SECONDS):
+    def __init__(self, commands, port: int = DEFAULT_PORT, idle_seconds: float = IDLE_SECONDS):
         try:
-            self._server = _Server(("127.0.0.1", port), layer, idle_seconds)
+            self._server = _Server(("127.0.0.1", port), as_commands(commands), idle_seconds)
         except OSError as exc:
             raise UserError(f"cannot listen for expression commands on 127.0.0.1:{port} ({exc.strerror}); "
                             "is another `vtube-plugin run` using it? Choose another with --control-port") from None
@@ -199,11 +206,13 @@ def _read_secret(port: int) -> str:
         raise UserError(f"cannot read the control channel's secret {path}: {exc}") from None
 
 
-def typed_lines(layer: ExpressionLayer, out: TextIO | None = None) -> Callable[[str], None]:
+def typed_lines(commands, out: TextIO | None = None) -> Callable[[str], None]:
     """What the run's console (live/console.py, the one terminal reader) does with a line that is not one of its
-    own commands: `happy` + Enter presses the expression, and the answer is printed."""
+    own commands: `happy` + Enter presses the expression (through the session's commands), and the answer is
+    printed."""
 
     def answer(line: str) -> None:
-        print(execute(layer, line, default_action="press"), file=out if out is not None else sys.stderr, flush=True)
+        print(execute(commands, line, default_action="press"), file=out if out is not None else sys.stderr,
+              flush=True)
 
     return answer

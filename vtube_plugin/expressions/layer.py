@@ -82,6 +82,14 @@ class ExpressionLayer:
             changes = [c for name in self._states for c in self._set(name, False)]
         self._notify(changes)
 
+    def add_preset(self, expression: Expression) -> None:
+        """A preset saved while streaming (the studio's New preset), switched off, usable from now on."""
+        with self._lock:
+            if expression.name in self.presets:
+                raise UserError(f"there is an expression named '{expression.name}' already")
+            self.presets[expression.name] = expression
+            self._states[expression.name] = _State()
+
     # --- queries ------------------------------------------------------------------------------
     def is_active(self, name: str) -> bool:
         self._expression(name)

@@ -17,12 +17,24 @@ HELP = "type c + Enter to calibrate your neutral face, r + Enter to forget the c
 LETTERS = {"c": "c", "calibrate": "c", "r": "r", "reset": "r", "q": "q", "quit": "q"}
 
 
-class ConsoleCommands:
-    """`take()` returns the commands (c, r, q) typed since the last call; any other line goes to `other`
-    (the expression layer's console commands) when given."""
+# What each letter asks of the session (live/commands.py), when the console speaks to its commands.
+COMMANDS = {"c": ("calibrate", {}), "r": ("reset_calibration", {}), "q": ("stop", {"reason": "q"})}
 
-    def __init__(self, stream: TextIO | None = None, other: Callable[[str], None] | None = None):
+
+class ConsoleCommands:
+    """With `commands` (the session's command interface, live/commands.py): c, r and q run calibrate,
+    reset_calibration and stop, and any other line is a typed expression (expressions.control.typed_lines).
+    Without: `take()` returns the letters (c, r, q) typed since the last call and other lines go to `other`."""
+
+    def __init__(self, stream: TextIO | None = None, other: Callable[[str], None] | None = None, commands=None,
+                 out: TextIO | None = None):
         self._queue: queue.Queue[str] = queue.Queue()
+        self._commands = commands
+        self._out = out
+        if commands is not None and other is None:
+            from vtube_plugin.expressions.control import typed_lines
+
+            other = typed_lines(commands, out)
         self._other = other
         self._stream = stream if stream is not None else sys.stdin
         self.active = bool(self._stream is not None and self._stream.isatty())
@@ -34,10 +46,20 @@ class ConsoleCommands:
         for line in self._stream:
             text = line.strip()
             letter = LETTERS.get(text.lower())
-            if letter:
+            if letter and self._commands is not None:
+                self._run(*COMMANDS[letter])
+            elif letter:
                 self._queue.put(letter)
             elif text and self._other is not None:
                 self._other(text)
+
+    def _run(self, type: str, data: dict) -> None:
+        from vtube_plugin.errors import UserError
+
+        try:
+            self._commands.run(type, data)
+        except UserError as err:
+            print(f"error {err}", file=self._out if self._out is not None else sys.stderr, flush=True)
 
     def take(self) -> list[str]:
         out = []

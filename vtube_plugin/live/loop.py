@@ -12,6 +12,7 @@ window sink needs the main thread on macOS: sinks are only ever called from the 
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -27,6 +28,7 @@ from vtube_plugin.live.console_writer import ConsoleWriter
 from vtube_plugin.live.flow_worker import FlowWorker
 from vtube_plugin.live.inbetween import use_one_thread
 from vtube_plugin.live.latency import LatencyWindow, percentile
+from vtube_plugin.live.loop_jobs import LoopJobs
 from vtube_plugin.live.pacing import OutputClock
 from vtube_plugin.live.recorder import PoseRecorder
 from vtube_plugin.live.smooth_modes import check_mode
@@ -173,6 +175,75 @@ class LiveLoop:
         self._capture: NeutralCapture | None = None
         self._for_worker: queue.SimpleQueue[str] = queue.SimpleQueue()  # c and r, applied before the next pose
         self._stop_reason: str | None = None
+        # Held while a frame is posed and rendered: what a command changes in the pipeline (the source, the
+        # mapper, the layers, the character) changes between two frames (`between_frames()`).
+        self._between = threading.RLock()
+        self._jobs = LoopJobs()  # work for the loop's thread (outputs added or removed while streaming)
+        self._open_sinks: list = []
+        self._outputs: OutputClock | None = None
+        self.started = threading.Event()  # the source and the outputs are open, frames are on their way
+        self.finished = self._jobs.finished  # the loop has stopped (set until it runs again)
+        self.on_tick: Callable[[float], None] | None = None  # called on the loop's thread once per output frame
+
+    # --- changes while streaming (from any thread) ----------------------------------------------
+    def between_frames(self):
+        """`with loop.between_frames():` changes the pipeline while no frame is being posed or rendered."""
+        return self._between
+
+    def on_loop(self, work: Callable[[], object], timeout: float = 10.0) -> object:
+        """Run `work` on the loop's thread, between two output frames, and give back its result (or raise its
+        error). Before the loop runs, it runs at once; after it has stopped, a UserError."""
+        return self._jobs.run(work, timeout)
+
+    def add_output(self, sink: Sink) -> None:
+        """Open `sink` and send it frames from now on (call through `on_loop` while streaming)."""
+        if hasattr(sink, "say"):  # what it says mid-stream (a full disk) goes above the status line
+            sink.say = self.status.message
+        sink.__enter__()
+        self._open_sinks.append(sink)
+        self.sinks.append(sink)
+        if self._outputs is not None:
+            self._outputs.add(getattr(sink, "fps", None) or self.fps, self._clock())
+            self._sent.append(0)
+
+    def remove_output(self, sink: Sink) -> None:
+        """Stop sending to `sink` and close it (a recording is finished); the last output cannot go."""
+        if sink not in self.sinks:
+            return
+        if len(self.sinks) == 1:
+            raise UserError("that is the only output left: the stream needs one (switch another on first)")
+        index = self.sinks.index(sink)
+        del self.sinks[index]
+        if self._outputs is not None:
+            self._outputs.remove(index)
+            del self._sent[index]
+        if sink in self._open_sinks:
+            self._open_sinks.remove(sink)
+            sink.__exit__(None, None, None)
+
+    def _close_outputs(self, *exc) -> bool:
+        """The ExitStack's exit for the outputs open now (those added while streaming included)."""
+        first = None
+        while self._open_sinks:
+            sink = self._open_sinks.pop()
+            try:
+                sink.__exit__(*exc)
+            except BaseException as error:  # noqa: BLE001 - the others must still be closed
+                first = first or error
+        if first is not None:
+            raise first
+        return False
+
+    def switch_source(self, source: Source, mapper: Mapper | None = None) -> Source:
+        """Use `source` (already started) from the next frame, with `mapper` when given; returns the old one,
+        which the caller stops."""
+        if hasattr(source, "say"):  # what it says mid-stream (a camera gone and back) goes above the status line
+            source.say = self.status.message
+        with self._between:
+            old, self.source = self.source, source
+            if mapper is not None:
+                self.mapper = self.tracked.mapper = mapper
+        return old
 
     def stop(self, reason: str) -> None:
         """End the stream cleanly at the next frame time (a signal handler calls this: SIGTERM, SIGHUP)."""
@@ -198,9 +269,13 @@ class LiveLoop:
         if key == "c":
             self.calibrate()
         elif key == "r":
-            self._capture = None  # also cancels a capture that is still waiting for tracking
-            self.mapper.calibration = None
-            self.status.message("calibration forgotten for this session")
+            self.forget_calibration()
+
+    def forget_calibration(self) -> None:
+        """What `r` does: back to no calibration for this session (a capture still waiting is cancelled)."""
+        self._capture = None
+        self.mapper.calibration = None
+        self.status.message("calibration forgotten for this session")
 
     def _capture_step(self, frame: FaceFrame | None) -> None:
         calibration = self._capture.add(frame)  # type: ignore[union-attr]
@@ -217,6 +292,10 @@ class LiveLoop:
 
     # --- the render worker's side ---------------------------------------------------------------
     def _render_one(self, number: int) -> Rendered:
+        with self._between:
+            return self._render_locked(number)
+
+    def _render_locked(self, number: int) -> Rendered:
         while True:
             try:
                 self._apply(self._for_worker.get_nowait())
@@ -237,30 +316,52 @@ class LiveLoop:
         return Rendered(number, rgba, pose, now, arrived, tracking, finished - began, finished)
 
     # --- the loop -----------------------------------------------------------------------------
-    def _status_text(self, now: float) -> str:
-        parts = [f"{self.status.fps:5.1f} fps"]
-        if self.smooth != "off":
-            parts[0] += f" ({self.status.distinct_fps:4.1f} distinct, {self.smooth})"
-        parts.append(f"render {self.status.render_fps:4.1f}/s {self.status.render_ms:4.0f} ms")
+    def facts(self, now: float) -> dict:
+        """What the status line shows, as values: the one snapshot behind the line and the session's state()
+        (live/running.py). Safe from any thread."""
         recent = self.latency.recent(now)
-        if recent is not None:
-            parts.append(f"latency {recent[0] * 1000:3.0f}/{recent[1] * 1000:3.0f} ms")
-        age = self.tracked.age
-        if self._capture is not None:
-            parts.append(f"calibrating {len(self._capture.frames)}/{self._capture.count}")
-        elif age is None:
+        capture, tracked = self._capture, self.tracked
+        stats = getattr(self.source, "stats", None)  # sources.base.SourceStats
+        return {
+            "output_fps": self.status.fps, "render_fps": self.status.render_fps, "render_ms": self.status.render_ms,
+            "smooth": self.smooth,  # what fills the frames between two renders (live/smooth_motion.py)
+            "distinct_fps": self.status.distinct_fps,  # pictures a second that are not repeats: renders, in-betweens
+            "latency": recent,  # (p50, p95) seconds over the last seconds, or None
+            "calibrating": None if capture is None else (len(capture.frames), capture.count),
+            "tracker": "waiting" if tracked.age is None else "tracking" if tracked.tracking else "lost",
+            "age": tracked.age,
+            "losses": tracked.losses,  # times tracking was lost this stream
+            "source": self.source.name,
+            "stats": stats.snapshot() if stats is not None else None,
+            "ignored_text": stats.ignored_text() if hasattr(stats, "ignored_text") else "",
+            "sender": getattr(self.source, "sender", None),
+            "conditions": self.status.conditions.counts(),  # faults that last: {name: times}
+        }
+
+    def _status_text(self, now: float) -> str:
+        facts = self.facts(now)
+        parts = [f"{facts['output_fps']:5.1f} fps"]
+        if facts["smooth"] != "off":
+            parts[0] += f" ({facts['distinct_fps']:4.1f} distinct, {facts['smooth']})"
+        parts.append(f"render {facts['render_fps']:4.1f}/s {facts['render_ms']:4.0f} ms")
+        if facts["latency"] is not None:
+            p50, p95 = facts["latency"]
+            parts.append(f"latency {p50 * 1000:3.0f}/{p95 * 1000:3.0f} ms")
+        age = facts["age"]
+        if facts["calibrating"] is not None:
+            parts.append("calibrating {}/{}".format(*facts["calibrating"]))
+        elif facts["tracker"] == "waiting":
             parts.append("waiting for tracking")
-        elif self.tracked.tracking:
+        elif facts["tracker"] == "tracking":
             parts.append(f"tracking {age * 1000:4.0f} ms")
         else:
-            losses = self.tracked.losses
+            losses = facts["losses"]
             parts.append(f"tracking lost ({age:.1f} s" + (f", {losses} times this stream)" if losses > 1 else ")"))
-        stats = getattr(self.source, "stats", None)  # sources.base.SourceStats
+        stats = facts["stats"]
         if stats is not None:
-            parts.append(f"{self.source.name}: {stats.packets} received, {stats.dropped} dropped")
-            ignored = stats.ignored_text() if hasattr(stats, "ignored_text") else ""
-            if ignored:
-                parts.append(ignored)  # someone else is sending to our port: say so, with their address
+            parts.append(f"{facts['source']}: {stats['packets']} received, {stats['dropped']} dropped")
+            if facts["ignored_text"]:
+                parts.append(facts["ignored_text"])  # someone else is sending to our port: say so, with their address
         layers = getattr(self.expressions, "status", None)  # expressions.stack.LayerStack: the voice level
         if layers is not None and layers():
             parts.append(layers())
@@ -302,12 +403,15 @@ class LiveLoop:
 
     def run(self) -> LiveSummary:
         self._stop_reason = None
+        self.started.clear()
+        self.finished.clear()
+        self._open_sinks = []
         self.latency = LatencyWindow()
         frames, output_frames, first_output, last_output = 0, 0, None, None
         stopped_by = "max-frames"
         start = self._start = self._clock()
         rates = [getattr(sink, "fps", None) or self.fps for sink in self.sinks]
-        outputs = OutputClock(rates, start)
+        outputs = self._outputs = OutputClock(rates, start)
         self._sent: list[object] = [0] * len(self.sinks)  # the key of the picture each output got last
         self._held_back: list[float] = []
         newest = 0  # the number of the newest rendered frame handed out
@@ -328,15 +432,22 @@ class LiveLoop:
                 smoothing = Smoothing(self.smooth, flows)
             worker = stack.enter_context(RenderWorker(self._render_one, threaded=self.render_thread,
                                                       on_rendered=None if smoothing is None else flows.landed))
-            stack.enter_context(self.source)  # type: ignore[arg-type]
-            for sink in self.sinks:
-                stack.enter_context(sink)  # type: ignore[arg-type]
+            self.source.__enter__()
+            stack.callback(lambda: self.source.__exit__(None, None, None))  # the source in use then
+            stack.push(self._close_outputs)  # the outputs open then: added and removed ones too
+            for sink in list(self.sinks):
+                sink.__enter__()
+                self._open_sinks.append(sink)
             recorder = (stack.enter_context(PoseRecorder(self.record_poses, self.status.message))
                         if self.record_poses else None)
             if self.console is not None and self.console.active:
                 self.status.message(HELP)
+            stack.callback(self._jobs.ended)  # work still waiting then gets a UserError instead of hanging
+            self._jobs.started()
+            self.started.set()
             try:
                 while True:
+                    self._jobs.run_pending()
                     if self._stop_reason is not None:
                         stopped_by = self._stop_reason
                         break
@@ -356,7 +467,7 @@ class LiveLoop:
                         rendered = last  # the last one still goes to the outputs that have not had it
                     else:
                         worker.request()
-                        hold = HOLD / max(rates[i] for i in due)
+                        hold = HOLD / max(outputs.rates[i] for i in due)
                         rendered = worker.wait_newer(newest, timeout=max(now + hold - self._clock(), 0.0))
                     if rendered is None:  # the outputs start with the first frame; the first render is slow
                         self.status.show("waiting for the first frame from the renderer", self._clock())
@@ -383,7 +494,10 @@ class LiveLoop:
                             self._handed_out(shown.newer, sent_at, recorder)
                         elif i == 0 and not shown.whole and new[0]:
                             self._in_between_out(shown, sent_at, recorder)
-                    self.status.show(self._status_text(sent_at), sent_at)
+                    if self.status.due(sent_at):
+                        self.status.show(self._status_text(sent_at), sent_at)
+                    if self.on_tick is not None:
+                        self.on_tick(sent_at)
                     if any(getattr(sink, "closed", False) for sink in self.sinks):
                         stopped_by = "window closed"
                         break
@@ -394,6 +508,7 @@ class LiveLoop:
                 stopped_by = "Ctrl+C"
             finally:
                 self.status.finish()
+        self.finished.set()
         output_seconds = last_output - first_output if first_output is not None else 0.0
         return LiveSummary(frames, self._clock() - start, stopped_by, output_frames, output_seconds,
                            list(self.latency.all), list(self.latency.beyond_render), self.smooth, distinct,

@@ -38,3 +38,15 @@ class OutputClock:
                 due[i] = self.time_of(i, reached)
                 self._next[i] = reached + 1
         return due
+
+    def add(self, rate: float, now: float) -> None:
+        """A new output, from its first frame time at or after `now` (an output switched on while streaming)."""
+        if rate <= 0:
+            raise ValueError(f"frame rates must be above 0, got {rate}")
+        self.rates.append(rate)
+        self._next.append(max(0, math.ceil((now - self.start) * rate - EARLY)))
+
+    def remove(self, output: int) -> None:
+        """Output `output` is gone; the ones after it move down by one."""
+        del self.rates[output]
+        del self._next[output]

@@ -1,18 +1,15 @@
-"""A live session assembled from one typed `LiveConfig`: source, mapper, expressions, renderer, sinks,
-calibration kept on disk, and the console. `vtube-plugin run` fills the config from its options; a GUI or the
-poser can start the same pipeline without argparse.
+"""What a live session is made of, as one typed `LiveConfig` (source, profile, character, outputs, idle life, lip
+sync, expressions, renderer), and the session's mapper. `vtube-plugin run` fills the config from its options, the
+studio from the saved settings; live/running.py assembles and runs the session from it.
 """
 
 from __future__ import annotations
 
 import sys
-from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import TextIO
 
 from vtube_plugin.audio.lip_sync import LipSyncSettings
 from vtube_plugin.errors import UserError
-from vtube_plugin.live.console_writer import ConsoleWriter
 from vtube_plugin.live.expression_inputs import ExpressionSettings
 from vtube_plugin.live.smooth_modes import DEFAULT as SMOOTH_DEFAULT
 from vtube_plugin.live.smooth_modes import check_mode
@@ -31,6 +28,7 @@ class LiveConfig:
     background: str = "#00ff00"  # a colour or an image file, behind transparent pixels
     pixel_format: str = "rgb"  # virtual camera: rgb or bgr
     virtualcam_device: str | None = None
+    virtualcam_backend: str | None = None  # pyvirtualcam's backend by name (None: the first that works here)
     record_poses: str | None = None  # a .jsonl path: one line per rendered frame
     max_frames: int | None = None
     lost_after: float = 0.75  # seconds without tracking before the pose eases back
@@ -101,105 +99,3 @@ def live_mapper(config: LiveConfig, profile, source):
     return LiveMapper(profile, stored(profile), hint=None if config.profile else source.profile_hint,
                       calibration_for=stored, calibrated=auto_saved, say=say,
                       auto_calibrate=config.use_calibration and source.TRACKS)
-
-
-def run_live(config: LiveConfig, *, console: bool = True, status_stream: TextIO | None = None,
-             console_writer: ConsoleWriter | None = None):
-    """Stream until Ctrl+C, q, SIGTERM/SIGHUP, a closed window or max_frames; returns the LiveSummary.
-
-    Everything printed to sys.stderr meanwhile, by any part, goes through one ConsoleWriter (the one given, or one
-    on status_stream, stderr by default), so a console that does not read never holds up the stream."""
-    if console_writer is not None:
-        with console_writer.redirected():
-            return _run_live(config, console, console_writer)
-    with ConsoleWriter(status_stream) as writer, writer.redirected():
-        return _run_live(config, console, writer)
-
-
-def _run_live(config: LiveConfig, console: bool, writer: ConsoleWriter):
-    from vtube_plugin.character import load_character_or_sample
-    from vtube_plugin.expressions.control import typed_lines
-    from vtube_plugin.expressions.lip_sync import LipSyncLayer
-    from vtube_plugin.expressions.stack import LayerStack
-    from vtube_plugin.live.console import ConsoleCommands
-    from vtube_plugin.live.expression_inputs import start_expressions
-    from vtube_plugin.live.loop import LiveLoop
-    from vtube_plugin.live.signals import stop_on_signals
-    from vtube_plugin.live.smooth_modes import describe
-    from vtube_plugin.mapping.calibration import save_calibration
-    from vtube_plugin.mapping.profile import load_profile
-    from vtube_plugin.sinks.choose import make_sink, parse_output
-    from vtube_plugin.sinks.compose import parse_background
-    from vtube_plugin.sources import make_source, source_class
-
-    config.check()
-    profile = load_profile(config.profile or source_class(config.source).DEFAULT_PROFILE)
-    source = make_source(config.source, config.source_options)  # its option mistakes are said before the slow load
-    idle = config.idle_life()
-    background = parse_background(config.background)
-    for spec in config.outputs:
-        parse_output(spec)
-    renderer = config.render.load()
-    renderer.set_character(load_character_or_sample(config.character, renderer.size))
-    size = config.size or (renderer.size, renderer.size)
-    sinks = [make_sink(spec, size=size, fps=config.fps, background=background,
-                       pixel_format=config.pixel_format.upper(), device=config.virtualcam_device)
-             for spec in config.outputs]
-
-    mapper = live_mapper(config, profile, source)
-
-    def saved(cal) -> str:
-        return str(save_calibration(cal, config.source, mapper.profile.name))
-
-    calibration = mapper.calibration
-
-    # The layers over the tracking, bottom first: idle life fills in what the tracker does not drive, the voice
-    # drives the mouth, and expression presets (OBS hotkeys, `vtube-plugin expression`, keys, names typed here)
-    # go on top, so a preset's `keep = ["blink", "lip_sync"]` keeps idle blinks and the voice's mouth.
-    lip_sync = LipSyncLayer(config.lip_sync) if config.lip_sync.enabled else None
-    try:
-        layer = start_expressions(config.expressions)
-    except BaseException:
-        if lip_sync is not None:
-            lip_sync.close()
-        raise
-    layers = LayerStack([part for part in (idle, lip_sync, layer) if part is not None])
-
-    try:
-        loop = LiveLoop(
-            source=source,
-            mapper=mapper,
-            renderer=renderer,
-            sinks=sinks,
-            fps=config.fps,
-            lost_after=config.lost_after,
-            expressions=layers,
-            record_poses=config.record_poses,
-            max_frames=config.max_frames,
-            on_calibrated=saved,
-            console=ConsoleCommands(other=typed_lines(layer)) if console else None,
-            console_writer=writer,
-            smooth=config.smooth,
-        )
-        if idle is not None:
-            idle.follow(loop.tracked)  # what the tracker drives, and how much of the pose is tracked right now
-        if lip_sync is not None:
-            lip_sync.say = loop.status.message  # a microphone gone and back, said above the status line
-        state = (" (calibrated)" if calibration
-                 else " (the first steady seconds set your neutral head: look at the screen)" if mapper.auto_calibrating
-                 else " (not calibrated: type c + Enter)")
-        print(f"profile {profile.name}{state}; output {', '.join(config.outputs)} at {size[0]}x{size[1]}, "
-              f"{config.fps:g} fps", file=sys.stderr)
-        print(describe(config.smooth), file=sys.stderr)
-        with ExitStack() as stack:
-            if config.send_vmc is not None:
-                from vtube_plugin.sources.vmc_send import VmcSender, parse_target
-
-                host, port = parse_target(config.send_vmc)
-                stack.enter_context(VmcSender(source.latest, host, port, config.send_vmc_rate, config.send_vmc_names))
-                print(f"sending what is tracked over VMC to {host}:{port}, up to {config.send_vmc_rate:g} frames a "
-                      "second", file=sys.stderr)
-            stack.enter_context(stop_on_signals(loop.stop))  # SIGTERM, a closed terminal: stop as Ctrl+C does
-            return loop.run()
-    finally:
-        layers.close()

@@ -89,6 +89,7 @@ class StatusLine:
         self._lock = threading.Lock()
         self.render_ms = 0.0
         self.conditions = Conditions(self.message)
+        self.on_message: Callable[[str], None] | None = None  # told every message too (the session's events)
 
     def frame_done(self, now: float, render_seconds: float) -> None:
         """A newly rendered frame went out."""
@@ -119,14 +120,20 @@ class StatusLine:
         """Newly rendered frames per second."""
         return self._renders.per_second
 
+    def due(self, now: float) -> bool:
+        """Whether `show` would write now (so the line is only put together when it is shown)."""
+        return self._shown_at is None or now - self._shown_at >= self.interval
+
     def show(self, text: str, now: float) -> None:
-        if self._shown_at is not None and now - self._shown_at < self.interval:
+        if not self.due(now):
             return
         self._shown_at = now
         self.writer.status(text)
 
     def message(self, text: str) -> None:
         """A line of its own (calibrated, tracking lost...), above the status line."""
+        if self.on_message is not None:
+            self.on_message(text)
         self.writer.message(text)
         self._shown_at = None
 

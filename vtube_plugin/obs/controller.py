@@ -15,6 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from vtube_plugin.errors import UserError
+from vtube_plugin.expressions.commands import as_commands
 from vtube_plugin.expressions.layer import ACTIONS, ExpressionLayer
 from vtube_plugin.obs.connection import ObsUnavailable, is_request_failure, open_events, open_requests
 from vtube_plugin.obs.settings import ObsSettings
@@ -34,11 +36,15 @@ class _Lost(Exception):
 
 class ObsController:
     """`ObsController(layer, settings).start()`; `close()` stops it. `state` is one of: connecting,
-    connected, not-running, wrong-password, no-password, lost, closed."""
+    connected, not-running, wrong-password, no-password, lost, closed.
+
+    What OBS asks for goes through `commands` (the session's command interface, live/commands.py; by default
+    one for the layer alone); the layer is read for the presets' OBS actions and their state."""
 
     def __init__(self, layer: ExpressionLayer, settings: ObsSettings, say: Callable[[str], None] = _say,
-                 first_delay: float = 0.5, max_delay: float = 10.0, keepalive: float = 2.0):
+                 first_delay: float = 0.5, max_delay: float = 10.0, keepalive: float = 2.0, commands=None):
         self.layer = layer
+        self.commands = as_commands(commands if commands is not None else layer)
         self.settings = settings
         self.say = say
         self.first_delay = first_delay
@@ -227,10 +233,15 @@ class ObsController:
 
     def _follow(self, name: str, on: bool) -> None:
         # Only a difference from the layer acts: our own mirrored changes come back as events and stop here.
-        if on and not self.layer.is_active(name):
-            self.layer.trigger(name)
-        elif not on and self.layer.is_active(name):
-            self.layer.release(name)
+        if on != self.layer.is_active(name):
+            self._switch(name, "trigger" if on else "release")
+
+    def _switch(self, name: str, action: str) -> None:
+        try:
+            self.commands.run("set_expression", {"name": name, "action": action})
+        except UserError as err:
+            self.dropped += 1
+            self.say(f"OBS: {err}")
 
     def _handle_custom(self, payload) -> None:
         if payload is None:
@@ -246,7 +257,7 @@ class ObsController:
             self.say(f"OBS: ignored a custom event: expression {name!r} with action {action!r} "
                      f"(expressions: {', '.join(self.layer.presets)}; actions: {', '.join(ACTIONS)})")
             return
-        getattr(self.layer, action)(name)
+        self._switch(name, action)
 
     # --- plugin -> OBS ------------------------------------------------------------------------
     def _on_layer_change(self, name: str, on: bool) -> None:

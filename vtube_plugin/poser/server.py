@@ -1,43 +1,35 @@
-"""The poser's local web server: the page, its static files and a small JSON API over one PreviewWorker.
+"""The poser's routes on the local web server (vtube_plugin/web): the page, its static files and a small JSON
+API over one PreviewWorker.
 
-Standard library only (ThreadingHTTPServer), bound to 127.0.0.1: the page is for the person at this computer.
-Every web page that person opens can reach 127.0.0.1 too, so: only our own Host names are answered (DNS
-rebinding), a POST needs the page's token, a JSON body and no foreign Origin (a cross-site form or fetch
-cannot send them without a CORS preflight, which is refused), and requests are bounded in time and number.
+Bound to 127.0.0.1: the page is for the person at this computer. Who may ask (our Host names only, the page's token,
+JSON and our Origin for every POST, bounded bodies, connections and time) is decided once, in vtube_plugin/web.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hmac
 import json
 import re
-import secrets
 import threading
 import time
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+
+from aiohttp import web
 
 from vtube_plugin.errors import UserError
 from vtube_plugin.expressions.layer import load_presets
-from vtube_plugin.ports import BoundedConnections
 from vtube_plugin.pose import GROUPS, PARAMETERS, THA2_SIZE, THA3_SIZE, Pose
 from vtube_plugin.poser.characters import CharacterShelf
 from vtube_plugin.poser.presets import describe, with_expression
 from vtube_plugin.poser.preview import Frame, PreviewWorker
+from vtube_plugin.web.rules import BODY, error
+from vtube_plugin.web.server import REQUEST_SECONDS, LocalServer
 
-STATIC_FILES = {"index.html": "text/html", "poser.js": "text/javascript", "poser.css": "text/css"}
+STATIC_FILES = {"poser.js": "text/javascript", "poser.css": "text/css"}
 MAX_BODY = 32 * 1024 * 1024  # an upload is one 512x512 image; anything near this is not a character
 LONG_POLL_SECONDS = 20.0  # a waiting page asks again after this; short enough to survive idle proxies
-REQUEST_SECONDS = 15.0  # a client that sends nothing (or half a request) for this long is hung up on
 MAX_CONNECTIONS = 32  # at once; a browser opens at most 6 per host, the rest would be someone else
-TOKEN_HEADER = "X-Poser-Token"
-LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
-TOKEN_PLACEHOLDER = b"__POSER_TOKEN__"  # in index.html, replaced by this server's token
 
 
 class PoserApp:
@@ -166,162 +158,6 @@ def _free_pair(folder: Path, stem: str) -> tuple[Path, Path]:
     return folder / f"{candidate}.png", folder / f"{candidate}.json"
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _HTTPServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass  # a slider drag is dozens of requests a second; the console is for the URL and errors
-
-    # --- who may ask ----------------------------------------------------------------------------
-    def setup(self) -> None:
-        self.timeout = self.server.request_seconds  # on the socket: a half-sent request cannot hold a thread forever
-        super().setup()
-
-    def _local_origins(self) -> set[str]:
-        port = self.server.server_address[1]
-        return {f"{name}:{port}" for name in LOCAL_NAMES}
-
-    def _host_is_ours(self) -> bool:
-        """DNS rebinding: a page at evil.example resolving to 127.0.0.1 sends Host: evil.example."""
-        if (self.headers.get("Host") or "").strip().lower() in self._local_origins():
-            return True
-        self._error(HTTPStatus.FORBIDDEN, "this page answers only as http://127.0.0.1:PORT/ (or localhost)")
-        self.close_connection = True
-        return False
-
-    def _may_change_things(self) -> bool:
-        """A POST from our page: our Origin (when sent), a JSON body and the page's token."""
-        origin = self.headers.get("Origin")
-        if origin is not None and origin.lower().removeprefix("http://") not in self._local_origins():
-            self._error(HTTPStatus.FORBIDDEN, f"requests from {origin} are not accepted; use the poser page itself")
-            return False
-        if self.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-            self._error(HTTPStatus.FORBIDDEN, "cross-site requests are not accepted; use the poser page itself")
-            return False
-        kind = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if kind != "application/json":
-            self._error(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "the poser's API takes Content-Type: application/json")
-            return False
-        if not hmac.compare_digest(self.headers.get(TOKEN_HEADER, "").encode(), self.server.token.encode()):
-            self._error(HTTPStatus.FORBIDDEN, f"missing or wrong {TOKEN_HEADER}: reload the poser page")
-            return False
-        return True
-
-    def do_OPTIONS(self) -> None:
-        # A CORS preflight: answered without any Access-Control-Allow-* header, so the browser never sends the
-        # cross-site request that asked for it.
-        self._error(HTTPStatus.METHOD_NOT_ALLOWED, "cross-origin requests are not accepted")
-
-    # --- routing ------------------------------------------------------------------------------
-    def do_GET(self) -> None:
-        if not self._host_is_ours():
-            return
-        url = urlparse(self.path)
-        app = self.server.app
-        if url.path in ("/", "/index.html"):
-            return self._static("index.html")
-        if url.path.startswith("/static/"):
-            return self._static(url.path[len("/static/"):])
-        if url.path == "/api/setup":
-            return self._json(app.setup())
-        if url.path == "/api/expressions":
-            return self._guarded(app.presets)
-        if url.path == "/api/frame":
-            after = _int(parse_qs(url.query).get("after", ["0"])[0])
-            frame = app.worker.wait_newer(after, LONG_POLL_SECONDS)
-            if frame is None:
-                return self._json({"ticket": None})
-            return self._json({"ticket": frame.ticket, "error": frame.error,
-                               "url": None if frame.png is None else f"/frame/{frame.ticket}.png"})
-        if match := re.fullmatch(r"/frame/(\d+)\.png", url.path):
-            frame = app.worker.frame(int(match.group(1)))
-            if frame is None or frame.png is None:
-                return self._error(HTTPStatus.NOT_FOUND, "that frame is no longer kept")
-            return self._bytes(frame.png, "image/png")
-        if url.path.startswith("/saved/"):
-            path = app.saved_file(unquote(url.path[len("/saved/"):]))
-            if path is None or not path.is_file():
-                return self._error(HTTPStatus.NOT_FOUND, "no such saved file")
-            kind = "image/png" if path.suffix == ".png" else "application/json"
-            return self._bytes(path.read_bytes(), kind, {"Content-Disposition": f'attachment; filename="{path.name}"'})
-        self._error(HTTPStatus.NOT_FOUND, f"nothing at {url.path}")
-
-    def do_POST(self) -> None:
-        if not self._host_is_ours():
-            return
-        url = urlparse(self.path)
-        app = self.server.app
-        body = self._body()  # read even when refused, so the connection stays in step
-        if body is None:
-            return
-        if not self._may_change_things():
-            return
-        if url.path == "/api/pose":
-            return self._guarded(lambda: app.submit(_json_object(body)))
-        if url.path == "/api/expression":
-            return self._guarded(lambda: app.apply_expression(_json_object(body)))
-        if url.path == "/api/save":
-            return self._guarded(lambda: app.save(_int(_json_object(body).get("ticket"))))
-        if url.path == "/api/load-pose":
-            return self._guarded(lambda: app.load_pose(str(_json_object(body).get("text", ""))))
-        if url.path == "/api/character":
-            return self._guarded(lambda: app.upload(_json_object(body)))
-        self._error(HTTPStatus.NOT_FOUND, f"nothing at {url.path}")
-
-    # --- answers ------------------------------------------------------------------------------
-    def _guarded(self, action) -> None:
-        """Run an API action; a UserError becomes a 400 whose message the page shows."""
-        try:
-            answer = action()
-        except UserError as err:
-            return self._error(HTTPStatus.BAD_REQUEST, str(err))
-        except Exception as err:  # our bug: keep the traceback on the console, tell the page something went wrong
-            import traceback
-
-            traceback.print_exc()
-            return self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"the poser server failed: {err}")
-        self._json(answer)
-
-    def _body(self) -> bytes | None:
-        length = _int(self.headers.get("Content-Length", "0"))
-        if length > MAX_BODY:
-            self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                        f"that is {length} bytes; a character image is far smaller")
-            self.close_connection = True
-            return None
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _static(self, name: str) -> None:
-        kind = STATIC_FILES.get(name)
-        if kind is None:
-            return self._error(HTTPStatus.NOT_FOUND, f"no static file {name}")
-        data = resources.files("vtube_plugin.poser").joinpath("static", name).read_bytes()
-        if name == "index.html":  # the token travels in the page: only a page from our own origin can read it
-            data = data.replace(TOKEN_PLACEHOLDER, self.server.token.encode())
-        self._bytes(data, f"{kind}; charset=utf-8")
-
-    def _json(self, value: object, status: HTTPStatus = HTTPStatus.OK) -> None:
-        self._bytes(json.dumps(value).encode("utf-8"), "application/json", status=status)
-
-    def _error(self, status: HTTPStatus, message: str) -> None:
-        self._json({"error": message}, status)
-
-    def _bytes(self, data: bytes, kind: str, headers: dict[str, str] | None = None,
-               status: HTTPStatus = HTTPStatus.OK) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the page closed or reloaded while waiting for a frame: nothing to tell it
-
-
 def _int(text: object) -> int:
     try:
         return int(text)  # type: ignore[arg-type]
@@ -329,61 +165,89 @@ def _int(text: object) -> int:
         return 0
 
 
-def _json_object(body: bytes) -> dict:
-    try:
-        value = json.loads(body or b"{}")
-    except ValueError:
-        raise UserError("the request body is not JSON") from None
-    if not isinstance(value, dict):
-        raise UserError("the request body must be a JSON object")
-    return value
+def _routes(server: LocalServer, app: PoserApp) -> None:
+    """What the page can ask for, as HTTP: each route only translates to PoserApp."""
+    async def setup(request: web.Request) -> web.Response:
+        return web.json_response(app.setup())
 
+    async def presets(request: web.Request) -> web.Response:
+        return web.json_response(await server.blocking(app.presets))
 
-class _HTTPServer(BoundedConnections, ThreadingHTTPServer):
-    max_connections = MAX_CONNECTIONS
-    daemon_threads = True
-    request_queue_size = 64  # the listen backlog: a page opening many connections at once waits, not retries
+    async def newer_frame(request: web.Request) -> web.Response:
+        frame = await server.blocking(app.worker.wait_newer, _int(request.query.get("after", "0")), LONG_POLL_SECONDS)
+        if frame is None:
+            return web.json_response({"ticket": None})
+        return web.json_response({"ticket": frame.ticket, "error": frame.error,
+                                  "url": None if frame.png is None else f"/frame/{frame.ticket}.png"})
 
-    def __init__(self, address: tuple[str, int], app: PoserApp, request_seconds: float):
-        self.app = app
-        self.token = secrets.token_urlsafe(24)
-        self.request_seconds = request_seconds
-        super().__init__(address, _Handler)
+    async def frame_png(request: web.Request) -> web.Response:
+        match = re.fullmatch(r"/frame/(\d+)\.png", request.path)
+        frame = app.worker.frame(int(match.group(1))) if match else None
+        if frame is None or frame.png is None:
+            return error(404, "that frame is no longer kept")
+        return web.Response(body=frame.png, content_type="image/png")
+
+    async def saved(request: web.Request) -> web.Response:
+        path = app.saved_file(request.path[len("/saved/"):])
+        if path is None or not path.is_file():
+            return error(404, "no such saved file")
+        kind = "image/png" if path.suffix == ".png" else "application/json"
+        return web.Response(body=path.read_bytes(), content_type=kind,
+                            headers={"Content-Disposition": f'attachment; filename="{path.name}"'})
+
+    def post(action):
+        async def answer(request: web.Request) -> web.Response:
+            return web.json_response(await server.blocking(action, request[BODY]))
+        return answer
+
+    server.page("vtube_plugin.poser", "static", STATIC_FILES, at="/", static="/static/")
+    server.add("GET", "/api/setup", setup)
+    server.add("GET", "/api/expressions", presets)
+    server.add("GET", "/api/frame", newer_frame)
+    server.add("GET", "/frame/", frame_png, prefix=True)
+    server.add("GET", "/saved/", saved, prefix=True)
+    server.add("POST", "/api/pose", post(app.submit), changes_state=True)
+    server.add("POST", "/api/expression", post(app.apply_expression), changes_state=True)
+    server.add("POST", "/api/save", post(lambda body: app.save(_int(body.get("ticket")))), changes_state=True)
+    server.add("POST", "/api/load-pose", post(lambda body: app.load_pose(str(body.get("text", "")))),
+               changes_state=True, max_body=MAX_BODY)
+    server.add("POST", "/api/character", post(app.upload), changes_state=True, max_body=MAX_BODY,
+               too_big=f"that upload is over {MAX_BODY // 2**20} MB; a character image is far smaller")
 
 
 class PoserServer:
-    """The page at `url`, served from a background thread while the context is open."""
+    """The page at `url`, listening from construction and served from a background thread until `close()`."""
 
     def __init__(self, app: PoserApp, port: int = 0, host: str = "127.0.0.1", request_seconds: float = REQUEST_SECONDS):
         self.app = app
+        self.web = LocalServer(host, port, request_seconds=request_seconds, max_connections=MAX_CONNECTIONS,
+                               name="poser")
+        _routes(self.web, app)
         try:
-            self._http = _HTTPServer((host, port), app, request_seconds)
+            self.web.start()
         except OSError as exc:
             app.worker.close()  # close() ends the worker with the server; a server that never started must too
             raise UserError(f"cannot listen on {host}:{port} ({exc.strerror}); "
                             "pick another --port or leave it out") from None
-        self._thread: threading.Thread | None = None
 
     @property
     def token(self) -> str:
-        """What the page sends in X-Poser-Token with every POST (it is written into the page it serves)."""
-        return self._http.token
+        """What the page sends in X-Page-Token with every POST (it is written into the page it serves)."""
+        return self.web.token
+
+    @property
+    def port(self) -> int:
+        return self.web.port
 
     @property
     def url(self) -> str:
-        host, port = self._http.server_address[:2]
-        return f"http://{host}:{port}/"
+        return self.web.url
 
     def start(self) -> PoserServer:
-        self._thread = threading.Thread(target=self._http.serve_forever, name="poser-http", daemon=True)
-        self._thread.start()
         return self
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._http.shutdown()
-            self._thread.join(timeout=10)
-        self._http.server_close()
+        self.web.close()
         self.app.worker.close()
 
     def __enter__(self) -> PoserServer:

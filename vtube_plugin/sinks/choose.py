@@ -76,12 +76,13 @@ def output_options(kind: str, text: str) -> dict[str, object]:
 
 
 def make_sink(spec: str, *, size: tuple[int, int], fps: float, background: Background,
-              pixel_format: str = "RGB", device: str | None = None):
+              pixel_format: str = "RGB", device: str | None = None, backend: str | None = None):
     kind, rest = parse_output(spec)
     if kind == "virtualcam":
         from vtube_plugin.sinks.virtualcam import VirtualCameraSink
 
-        return VirtualCameraSink(size[0], size[1], fps, background=background, pixel_format=pixel_format, device=device)
+        return VirtualCameraSink(size[0], size[1], fps, background=background, pixel_format=pixel_format, device=device,
+                                 backend=backend)
     if kind == "window":
         from vtube_plugin.sinks.window import WindowSink
 

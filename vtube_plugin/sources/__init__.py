@@ -67,6 +67,25 @@ def parse_source(spec: str) -> tuple[str, dict[str, object]]:
     return name, options
 
 
+def check_options(name: str, options: dict[str, object]) -> dict[str, object]:
+    """Options given as values (a JSON object from the studio: {"port": 39539, "mirror": true}) -> the same
+    options converted to the source's types, as `parse_source` does for text; a UserError for a wrong one."""
+    cls = source_class(name)
+    checked: dict[str, object] = {}
+    for key, value in options.items():
+        if key not in cls.OPTIONS:
+            known = ", ".join(cls.OPTIONS) or "(none)"
+            raise UserError(f"{name}: {str(key)[:80]!r} is not an option of this source. Options: {known}")
+        if isinstance(value, bool):
+            text = "on" if value else "off"
+        elif isinstance(value, (str, int, float)):
+            text = str(value)
+        else:
+            raise UserError(f"{name}: {key} should be a number, text, or on/off")
+        checked[key] = _convert(name, key, text.strip(), cls.OPTIONS[key])
+    return checked
+
+
 def make_source(name: str, options: dict[str, object]) -> Source:
     """A (not yet started) source; a value the source rejects (ValueError) becomes a UserError."""
     try:

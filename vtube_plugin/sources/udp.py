@@ -101,6 +101,7 @@ class UdpSource(Source):
         self.port = check_port(port, "port", zero="picks a free port")
         self.allowed = allow
         self.say = say
+        self.sender: str | None = None  # "address:port" of the newest datagram let through (the studio shows it)
         self._sock: socket.socket | None = None
 
     def _accept(self, sender: tuple) -> bool:
@@ -154,6 +155,7 @@ class UdpSource(Source):
             if not self._accept(sender):
                 self._idle()  # a stranger's flood never lets the receive time out: the resend timer still runs
                 continue
+            self.sender = f"{_plain(sender[0])}:{sender[1]}"
             try:
                 self._handle(data, sender)
             except Malformed as bad:

@@ -20,7 +20,7 @@ const state = {
 
 const $ = (id) => document.getElementById(id);
 // The server writes its token into the page; every POST carries it (a page from another site cannot read it).
-const TOKEN = document.querySelector('meta[name="poser-token"]').content;
+const TOKEN = document.querySelector('meta[name="page-token"]').content;
 
 async function api(path, options = {}) {
   const response = await fetch(path, options);
@@ -33,7 +33,7 @@ async function api(path, options = {}) {
 // Every state-changing request: JSON with the token, the only kind the server takes.
 function post(path, value) {
   return api(path, {
-    method: "POST", headers: { "Content-Type": "application/json", "X-Poser-Token": TOKEN },
+    method: "POST", headers: { "Content-Type": "application/json", "X-Page-Token": TOKEN },
     body: JSON.stringify(value),
   });
 }
