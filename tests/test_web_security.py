@@ -14,6 +14,7 @@ import json
 import socket
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,9 +69,9 @@ def character_png() -> bytes:
     return out.getvalue()
 
 
-@pytest.fixture(params=["poser", "studio", "browser output"])
-def page(request, tmp_path):
-    if request.param == "poser":
+@contextmanager
+def open_page(name: str, tmp_path):
+    if name == "poser":
         from vtube_plugin.poser.characters import CharacterShelf
         from vtube_plugin.poser.preview import PreviewWorker
         from vtube_plugin.poser.server import MAX_CONNECTIONS, PoserApp, PoserServer
@@ -82,7 +83,7 @@ def page(request, tmp_path):
             body = {"name": "mine.png", "data": base64.b64encode(character_png()).decode()}
             yield Page("poser", server.port, server.token, "/api/setup", ("/api/character", body),
                        lambda: shelf.names() != [], None, MAX_CONNECTIONS, lambda: server.web.connections.count)
-    elif request.param == "studio":
+    elif name == "studio":
         from vtube_plugin.live.commands import SessionCommands
         from vtube_plugin.web.server import LocalServer
         from vtube_plugin.web.studio import Studio, add_studio
@@ -103,6 +104,24 @@ def page(request, tmp_path):
                        lambda: feed._web.connections.count)
         finally:
             feed.close()
+
+
+@pytest.fixture(params=["poser", "studio", "browser output"])
+def page(request, tmp_path):
+    with open_page(request.param, tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture(params=["poser", "studio"])  # the browser output takes no state changes
+def changing_page(request, tmp_path):
+    with open_page(request.param, tmp_path) as opened:
+        yield opened
+
+
+@pytest.fixture(params=["studio", "browser output"])  # the poser has no stream
+def streaming_page(request, tmp_path):
+    with open_page(request.param, tmp_path) as opened:
+        yield opened
 
 
 def request(page: Page, method: str, path: str, body: dict | bytes | None = None, **headers: str | None):
@@ -155,9 +174,8 @@ def test_the_other_local_names_are_answered(page, name):
     assert status == 200
 
 
-def test_a_state_change_from_a_foreign_origin_is_refused(page):
-    if page.change is None:
-        pytest.skip(f"the {page.name} takes no state changes")
+def test_a_state_change_from_a_foreign_origin_is_refused(changing_page):
+    page = changing_page
     path, body = page.change
     status, answer, _ = request(page, "POST", path, body, Origin="http://evil.example")
     assert status == 403 and "http://evil.example" in answer["error"]
@@ -170,9 +188,8 @@ def test_a_state_change_from_a_foreign_origin_is_refused(page):
     assert status == 200 and page.changed()
 
 
-def test_a_state_change_without_the_token_or_json_is_refused(page):
-    if page.change is None:
-        pytest.skip(f"the {page.name} takes no state changes")
+def test_a_state_change_without_the_token_or_json_is_refused(changing_page):
+    page = changing_page
     path, body = page.change
     status, answer, _ = request(page, "POST", path, body, X_Page_Token=None)
     assert status == 403 and "X-Page-Token" in answer["error"]
@@ -187,9 +204,8 @@ def test_a_state_change_without_the_token_or_json_is_refused(page):
     assert not page.changed()
 
 
-def test_a_body_over_the_limit_is_refused_before_it_is_read(page):
-    if page.change is None:
-        pytest.skip(f"the {page.name} takes no state changes")
+def test_a_body_over_the_limit_is_refused_before_it_is_read(changing_page):
+    page = changing_page
     path, _ = page.change
     status, answer, _ = request(page, "POST", path, b"{}", Content_Length=str(2**31))
     assert status == 413 and "error" in answer
@@ -204,9 +220,8 @@ def test_a_cors_preflight_gets_no_permission(page):
     assert not any(key.lower().startswith("access-control-allow") for key in response.headers)
 
 
-def test_a_stream_opens_only_for_our_own_page(page):
-    if page.stream is None:
-        pytest.skip(f"the {page.name} has no stream")
+def test_a_stream_opens_only_for_our_own_page(streaming_page):
+    page = streaming_page
     assert ws_status(page, page.stream, origin="http://evil.example") == 403
     assert ws_status(page, page.stream, origin=f"http://127.0.0.1:{page.port}") == 101
     assert ws_status(page, page.stream) == 101  # a tool that sends no Origin (OBS's own requests, a script)
