@@ -263,9 +263,13 @@ def run_soak(minutes: float, *, fps: float = 30.0, engine: str = "auto", precisi
                 if now >= seconds:
                     break
                 time.sleep(0.2)
-            # The phone stops first and the status line catches up, so every datagram sent is counted.
+            # The phone stops first and the status line catches up, so every datagram sent is counted: it is
+            # rewritten twice a second, later on a busy machine, so it is read until it has them all (15 s at most).
             phone.stop()
+            caught_up = time.monotonic() + 15.0
             time.sleep(1.5)
+            while (_status(output.status).get("received") or 0) < phone.sent and time.monotonic() < caught_up:
+                time.sleep(0.5)
             end_numbers = process_numbers(child.pid)
             datagrams = _status(output.status)
             stopped_at = time.monotonic()
