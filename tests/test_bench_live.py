@@ -79,3 +79,16 @@ def test_the_live_benchmark_reports_distinct_frames_and_the_latency_each_smoothi
                                 "(p50)"]
     assert table[1].split()[0] == "off" and table[1].endswith("+0 ms")
     assert table[2].split()[0] == "interpolate" and table[2].endswith(" ms")
+
+
+def test_the_renders_the_live_loop_keeps_are_measured_against_renders_back_to_back():
+    from vtube_plugin.bench.live import back_to_back_ms, render_share_line
+
+    renderer = FiftyMillisecondRenderer()
+    alone = back_to_back_ms(renderer, renders=5)
+    assert 50 <= alone < 80  # a 50 ms renderer, timed one render after another
+    mouths = [pose["mouth_aaa"] for pose in renderer.poses]
+    assert len(mouths) == 5 and max(mouths) - min(mouths) > 0.3  # the replay's own motion, not one pose
+    line = render_share_line({"smooth": "off", "render_fps": 10.0, "render_ms": 55.0}, 50.0)
+    assert line == ("--smooth off: 10.0 renders/s live of 20.0 back to back (50 ms each) = 50 %; one render took "
+                    "55 ms live")
