@@ -7,14 +7,13 @@ over the real network in Chromium)."""
 from __future__ import annotations
 
 import base64
-import http.client
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from bomb_png import bomb_png, write_bomb
+from local_http import local_request
 from PIL import Image
 
 from vtube_plugin.character import MAX_SIDE, load_character
@@ -53,26 +52,7 @@ def character_png() -> bytes:
 
 def request(server, method: str, path: str, body: dict | bytes | None = None, **headers: str):
     """(status, answer) for one request with exactly these headers (the page's own by default)."""
-    port = server.port
-    sent = {"Host": f"127.0.0.1:{port}", "Content-Type": "application/json", "X-Page-Token": server.token,
-            **{k.replace("_", "-"): v for k, v in headers.items()}}
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        data = json.dumps(body).encode() if isinstance(body, dict) else body
-        connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        for key, value in sent.items():
-            if value is not None:
-                connection.putheader(key, value)
-        connection.putheader("Content-Length", str(len(data or b"")))
-        connection.endheaders(data)
-        response = connection.getresponse()
-        raw = response.read()
-        try:
-            return response.status, json.loads(raw), response
-        except ValueError:
-            return response.status, raw, response
-    finally:
-        connection.close()
+    return local_request(server.port, server.token, method, path, body, **headers)
 
 
 def upload(name: str, data: bytes) -> dict:

@@ -8,7 +8,6 @@ HTTP side; tests/test_poser.py and tests/test_studio.py drive the pages in Chrom
 from __future__ import annotations
 
 import base64
-import http.client
 import io
 import json
 import socket
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from local_http import local_request
 from PIL import Image
 
 websockets_client = pytest.importorskip("websockets.sync.client")
@@ -126,26 +126,7 @@ def streaming_page(request, tmp_path):
 
 def request(page: Page, method: str, path: str, body: dict | bytes | None = None, **headers: str | None):
     """(status, answer, response) for one request with exactly these headers (the page's own by default)."""
-    sent = {"Host": f"127.0.0.1:{page.port}", "Content-Type": "application/json", "X-Page-Token": page.token,
-            **{k.replace("_", "-"): v for k, v in headers.items()}}
-    connection = http.client.HTTPConnection("127.0.0.1", page.port, timeout=10)
-    try:
-        data = json.dumps(body).encode() if isinstance(body, dict) else body
-        connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        for key, value in sent.items():
-            if value is not None:
-                connection.putheader(key, value)
-        if "Content-Length" not in sent:
-            connection.putheader("Content-Length", str(len(data or b"")))
-        connection.endheaders(data)
-        response = connection.getresponse()
-        raw = response.read()
-        try:
-            return response.status, json.loads(raw), response
-        except ValueError:
-            return response.status, raw, response
-    finally:
-        connection.close()
+    return local_request(page.port, page.token, method, path, body, **headers)
 
 
 def ws_status(page: Page, path: str, **options) -> int:
