@@ -8,16 +8,14 @@ import json
 import os
 import socket
 import subprocess
-import threading
 import time
 
 import av
 import numpy as np
 import pytest
 from pulse_sink import null_sink  # noqa: F401 - a fixture
-from pythonosc.udp_client import SimpleUDPClient
 from speech import SENTENCE, speak
-from udp_sender import free_udp_port
+from udp_sender import free_udp_port, vmc_open_mouth
 
 from vtube_plugin.audio.vowels import VOWELS
 from vtube_plugin.errors import UserError
@@ -139,17 +137,7 @@ def test_switching_from_none_to_vmc_while_a_phone_sends_an_open_mouth_opens_the_
     commands, path = studio["commands"], studio["poses"]
     assert commands.state()["source"]["name"] == "none"
     port = free_udp_port()
-    stop = threading.Event()
-
-    def phone():
-        client = SimpleUDPClient("127.0.0.1", port)
-        while not stop.wait(0.03):
-            client.send_message("/VMC/Ext/Blend/Val", ["A", 1.0])
-            client.send_message("/VMC/Ext/Blend/Apply", [])
-
-    sender = threading.Thread(target=phone, daemon=True)
-    sender.start()
-    try:
+    with vmc_open_mouth(port):
         before = len(poses(path))
         assert all(r["pose"]["mouth_aaa"] == 0.0 for r in poses(path)[-5:])
         answer = commands.run("set_source", {"source": "vmc", "options": {"port": port, "host": "127.0.0.1"}})
@@ -160,9 +148,6 @@ def test_switching_from_none_to_vmc_while_a_phone_sends_an_open_mouth_opens_the_
         state = commands.state()["source"]
         assert state["state"] == "tracking" and state["sender"].startswith("127.0.0.1:") and state["packets"] > 0
         assert any(e["type"] == "source" and e["data"]["name"] == "vmc" for e in studio["events"])
-    finally:
-        stop.set()
-        sender.join(timeout=5)
     commands.run("set_source", {"source": "none"})
     assert commands.state()["source"]["name"] == "none"
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as again:  # the old source let its port go

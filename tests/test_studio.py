@@ -13,7 +13,6 @@ import json
 import os
 import signal
 import socket
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from live_process import SAMPLE_FACE, LiveProcess
-from pythonosc.udp_client import SimpleUDPClient
-from udp_sender import free_udp_port
+from udp_sender import free_udp_port, vmc_open_mouth
 
 WAIT_MS = 240_000  # a model load and CPU frames on a busy 2-core runner
 MOUTH = (slice(165, 200), slice(230, 285))  # the sample character's mouth in the 512x512 frame (opened: ~9)
@@ -187,17 +185,7 @@ def test_switching_the_source_to_vmc_while_a_phone_sends_an_open_mouth_opens_the
     wait_for_state(studio, lambda now: now["idle"] is False, "idle life off")
     closed = settle(page)
     port = free_udp_port()
-    stop = threading.Event()
-
-    def phone():
-        client = SimpleUDPClient("127.0.0.1", port)
-        while not stop.wait(0.03):
-            client.send_message("/VMC/Ext/Blend/Val", ["A", 1.0])
-            client.send_message("/VMC/Ext/Blend/Apply", [])
-
-    sender = threading.Thread(target=phone, daemon=True)
-    sender.start()
-    try:
+    with vmc_open_mouth(port):
         page.get_by_role("combobox", name="Source").select_option("vmc")
         port_field = page.get_by_role("spinbutton", name="port", exact=True)
         port_field.fill(str(port))
@@ -209,9 +197,6 @@ def test_switching_the_source_to_vmc_while_a_phone_sends_an_open_mouth_opens_the
         assert int(page.text_content("#datagrams").split("/")[0]) > 0
         if shot_dir := os.environ.get("VTUBE_PLUGIN_SCREENSHOT_DIR"):
             page.screenshot(path=str(Path(shot_dir) / "studio.png"), full_page=True)
-    finally:
-        stop.set()
-        sender.join(timeout=5)
     page.get_by_role("combobox", name="Source").select_option("none")
     page.wait_for_function("() => document.getElementById('tracker').textContent.startsWith('none')")
 
