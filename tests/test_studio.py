@@ -280,6 +280,45 @@ def test_a_refused_upload_says_why_and_the_character_stays(page, studio, tmp_pat
     assert not kept.exists() or not any(kept.iterdir()), "a refused picture must not be kept"
 
 
+def test_any_picture_of_a_character_is_fitted_on_upload_and_streams(page, studio, tmp_path):
+    """A user's own picture as it comes (the sample scaled 1.3x on a 900x700 JPEG with a white background): the
+    page fits it as `character fit` does, says what it did, and streams it; unticked, the same JPEG is refused."""
+    from character_pictures import moved, sample, silhouette_iou
+    from PIL import Image
+
+    original = sample("lambda_00.png")
+    picture, _ = moved(original, 1.3, (900, 700), (150, 10), (255, 255, 255), jpeg=True)
+    mine = tmp_path / "my character.jpg"
+    Image.fromarray(picture).save(mine, quality=92)
+    before, was = settle(page), state(studio)["character"]
+    upload = page.get_by_label("Upload a character", exact=False)
+    fit = page.get_by_role("checkbox", name="Fit it to the network's frame", exact=False)
+
+    fit.uncheck()
+    upload.set_input_files(str(mine))
+    page.wait_for_function("() => document.getElementById('character-message').textContent !== ''")
+    assert "my character.jpg" in page.text_content("#character-message")
+    assert state(studio)["character"] == was
+    page.evaluate("() => { document.getElementById('character-message').textContent = ''; }")
+
+    fit.check()
+    upload.set_input_files(str(mine))
+    page.wait_for_function("() => document.getElementById('character-fitted').textContent !== ''")
+    said = page.text_content("#character-fitted")
+    assert "my character.jpg was fitted" in said and "background: removed" in said and "scale " in said, said
+    assert page.text_content("#character-message") == ""
+    kept = studio["config"] / "characters" / "my character.png"
+    assert state(studio)["character"] == str(kept)
+    fitted = np.array(Image.open(kept))
+    assert fitted.shape == (512, 512, 4)
+    assert silhouette_iou(fitted[..., 3], original[..., 3]) >= 0.9  # back where the sample's own frame has it
+    shown = wait_for_preview(page, lambda now: change(now, before, (slice(0, 512), slice(0, 512))) > 0.5,
+                             "the fitted character")
+    assert shown[..., 3].max() == 255 and (shown[:8, :8, 3] == 0).all()  # streamed, the white gone
+    # What the picker offers now: the fitted picture, as a PNG (a JPEG has no transparency).
+    assert "my character.png" in [o.text_content() for o in page.locator("#character option").all()]
+
+
 def test_a_foreign_origin_or_a_missing_token_changes_nothing(page, studio):
     token = page.get_attribute('meta[name="page-token"]', "content")
     was = state(studio)["idle"]

@@ -71,15 +71,19 @@ class Studio:
         return {"result": self.session().run(kind, data)}
 
     def upload(self, body: dict) -> dict:
-        """A picture from the page: kept under the config folder and made the character; refused, it is removed
-        again and the running character stays."""
-        name, data = body.get("name"), body.get("data")
+        """A picture from the page, made the character. One that fits the network's frame is kept as it is; with
+        "fit" (the page's default) any other (any size, no transparency on a flat background, JPEG, the head
+        off the box) is fitted as `character fit` does and the fitted picture kept. Refused, nothing is kept and
+        the running character stays. The answer's "said" tells what was done."""
+        name, data, fit = body.get("name"), body.get("data"), body.get("fit", True)
         commands = self.session()
-        if not isinstance(name, str) or not isinstance(data, str):
-            raise UserError('an upload is {"name": "file.png", "data": "<base64>"}')
+        if not isinstance(name, str) or not isinstance(data, str) or not isinstance(fit, bool):
+            raise UserError('an upload is {"name": "file.png", "data": "<base64>", "fit": true}')
         stem = Path(name).name
-        if not stem or any(ord(c) < 32 for c in stem) or Path(stem).suffix.lower() not in (".png", ".webp"):
-            raise UserError(f"{stem[:80]!r}: a character is a .png or .webp picture with a transparent background")
+        kinds = (".png", ".webp", ".jpg", ".jpeg") if fit else (".png", ".webp")
+        if not stem or any(ord(c) < 32 for c in stem) or Path(stem).suffix.lower() not in kinds:
+            raise UserError(f"{stem[:80]!r}: a character is a .png or .webp picture with a transparent background"
+                            + (" (or a .jpg to fit)" if fit else ""))
         try:
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
@@ -87,21 +91,43 @@ class Studio:
         if len(raw) > MAX_UPLOAD:
             raise UserError(f"{stem} is {len(raw) / 2**20:.1f} MB; a character picture must be under "
                             f"{MAX_UPLOAD // 2**20} MB")
-        from vtube_plugin.character import load_character
-
         self.uploads.mkdir(parents=True, exist_ok=True)
-        path = self.uploads / stem
         checking = self.uploads / f".checking-{stem}"  # a picture the contract refuses never replaces a kept one
         checking.write_bytes(raw)
         try:
-            load_character(checking, self.size[0])
-        except BaseException as err:
+            path, said = self._keep(checking, stem, fit)
+        finally:
             checking.unlink(missing_ok=True)
-            if isinstance(err, UserError):
-                raise UserError(str(err).replace(str(checking), stem).replace(checking.name, stem)) from None
-            raise
-        checking.replace(path)
-        return {"result": commands.run("set_character", {"path": str(path)}), "characters": self.characters()}
+        return {"result": commands.run("set_character", {"path": str(path)}), "characters": self.characters(),
+                "said": said}
+
+    def _keep(self, checking: Path, stem: str, fit: bool) -> tuple[Path, list[str]]:
+        from PIL import Image
+
+        from vtube_plugin.character import load_character
+        from vtube_plugin.character.check import framing_findings
+        from vtube_plugin.character.fit import fit_character
+
+        def named(err: Exception) -> str:  # the user's file name, not our temporary one
+            return str(err).replace(str(checking), stem).replace(checking.name, stem)
+
+        try:
+            problems = [f.message for f in framing_findings(load_character(checking, self.size[0]))]
+        except UserError as err:
+            if not fit:
+                raise UserError(named(err)) from None
+            problems = [named(err)]
+        if not problems or not fit:  # fits as it is, or the user wants it as it is: kept, with what to know
+            path = self.uploads / stem
+            checking.replace(path)
+            return path, [f"note: {problem}" for problem in problems]
+        try:
+            fitted = fit_character(checking)
+        except UserError as err:
+            raise UserError(f"{stem}: {'; '.join(problems)}; and it cannot be fitted: {named(err)}") from None
+        path = self.uploads / f"{Path(stem).stem}.png"
+        Image.fromarray(fitted.image, "RGBA").save(path)
+        return path, [f"{stem} was fitted to the network's frame ({'; '.join(problems)})", *fitted.summary()]
 
     def add_to_obs(self) -> dict:
         from vtube_plugin.obs import open_requests, resolve_settings

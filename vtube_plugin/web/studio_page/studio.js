@@ -328,6 +328,7 @@ async function upload() {
   const file = $("upload").files[0];
   const message = $("character-message");
   message.textContent = "";
+  $("character-fitted").textContent = "";
   if (!file) return;
   if (file.size > setup.max_upload) {  // said before sending megabytes the server would refuse anyway
     message.textContent = `${file.name} is ${(file.size / 2 ** 20).toFixed(1)} MB; a character picture must be ` +
@@ -342,11 +343,13 @@ async function upload() {
       reader.onerror = () => failed(new Error(`cannot read ${file.name}`));
       reader.readAsDataURL(file);
     });
-    const answer = await post("/studio/api/character", { name: file.name, data });
+    say(`checking ${file.name}...`);
+    const answer = await post("/studio/api/character", { name: file.name, data, fit: $("fit").checked });
     setup.characters = answer.characters;
     Object.assign(state, answer.result);
     message.textContent = "";
-    say(`now streaming ${file.name}`);
+    $("character-fitted").textContent = answer.said.join("\n");  // what fitting did, or what to know
+    say(`now streaming ${file.name}${answer.said.length && !answer.said[0].startsWith("note:") ? " (fitted)" : ""}`);
   } catch (error) {
     message.textContent = error.message;  // the running character stays
   }
