@@ -307,6 +307,7 @@ def test_any_picture_of_a_character_is_fitted_on_upload_and_streams(page, studio
     said = page.text_content("#character-fitted")
     assert "my character.jpg was fitted" in said and "background: removed" in said and "scale " in said, said
     assert page.text_content("#character-message") == ""
+    assert page.text_content("#message") == "now streaming my character.jpg (fitted)"
     kept = studio["config"] / "characters" / "my character.png"
     assert state(studio)["character"] == str(kept)
     fitted = np.array(Image.open(kept))

@@ -74,7 +74,7 @@ class Studio:
         """A picture from the page, made the character. One that fits the network's frame is kept as it is; with
         "fit" (the page's default) any other (any size, no transparency on a flat background, JPEG, the head
         off the box) is fitted as `character fit` does and the fitted picture kept. Refused, nothing is kept and
-        the running character stays. The answer's "said" tells what was done."""
+        the running character stays. The answer's "fitted" says whether it was fitted, "said" what was done."""
         name, data, fit = body.get("name"), body.get("data"), body.get("fit", True)
         commands = self.session()
         if not isinstance(name, str) or not isinstance(data, str) or not isinstance(fit, bool):
@@ -95,13 +95,14 @@ class Studio:
         checking = self.uploads / f".checking-{stem}"  # a picture the contract refuses never replaces a kept one
         checking.write_bytes(raw)
         try:
-            path, said = self._keep(checking, stem, fit)
+            path, fitted, said = self._keep(checking, stem, fit)
         finally:
             checking.unlink(missing_ok=True)
         return {"result": commands.run("set_character", {"path": str(path)}), "characters": self.characters(),
-                "said": said}
+                "fitted": fitted, "said": said}
 
-    def _keep(self, checking: Path, stem: str, fit: bool) -> tuple[Path, list[str]]:
+    def _keep(self, checking: Path, stem: str, fit: bool) -> tuple[Path, bool, list[str]]:
+        """Where the picture is kept, whether it was fitted, and what to tell the user."""
         from PIL import Image
 
         from vtube_plugin.character import load_character
@@ -120,14 +121,14 @@ class Studio:
         if not problems or not fit:  # fits as it is, or the user wants it as it is: kept, with what to know
             path = self.uploads / stem
             checking.replace(path)
-            return path, [f"note: {problem}" for problem in problems]
+            return path, False, [f"note: {problem}" for problem in problems]
         try:
             fitted = fit_character(checking)
         except UserError as err:
             raise UserError(f"{stem}: {'; '.join(problems)}; and it cannot be fitted: {named(err)}") from None
         path = self.uploads / f"{Path(stem).stem}.png"
         Image.fromarray(fitted.image, "RGBA").save(path)
-        return path, [f"{stem} was fitted to the network's frame ({'; '.join(problems)})", *fitted.summary()]
+        return path, True, [f"{stem} was fitted to the network's frame ({'; '.join(problems)})", *fitted.summary()]
 
     def add_to_obs(self) -> dict:
         from vtube_plugin.obs import open_requests, resolve_settings

@@ -349,7 +349,7 @@ async function upload() {
     Object.assign(state, answer.result);
     message.textContent = "";
     $("character-fitted").textContent = answer.said.join("\n");  // what fitting did, or what to know
-    say(`now streaming ${file.name}${answer.said.length && !answer.said[0].startsWith("note:") ? " (fitted)" : ""}`);
+    say(`now streaming ${file.name}${answer.fitted ? " (fitted)" : ""}`);
   } catch (error) {
     message.textContent = error.message;  // the running character stays
   }
