@@ -32,7 +32,7 @@ GROUPS = {
 }
 # The furthest from fp32 any plan `auto` can measure is every stage in bf16: it is tested on every CPU (forced
 # where the CPU would not pick it), so a bf16-only difference shows on an AVX2 machine too.
-ALL_BF16 = dict.fromkeys(FRAME_STAGES, StageChoice("bf16", "plain"))
+ALL_BF16 = dict.fromkeys(FRAME_STAGES, StageChoice("bf16", "split"))
 # torch's bf16 is emulated where the CPU lacks native bf16 (AVX-512 BF16 / AMX): about a minute a frame on
 # the project's 2-core machine, so it is tested only where it is real (tests/test_render_tha3.py still
 # renders one bf16 frame everywhere).
@@ -176,24 +176,31 @@ def test_the_export_is_reused_and_rebuilt_when_its_key_changes(tha3_weights_dir,
         (copied / weight.name).write_bytes((tha3_weights_dir / weight.name).read_bytes())
     assert export.export_key(network, copied) != export.export_key(network, tha3_weights_dir)
     assert export.export_key(network, tha3_weights_dir, "fp16") != export.export_key(network, tha3_weights_dir)
-    assert (export.export_key(network, tha3_weights_dir, fold_upsampling=False)
+    assert (export.export_key(network, tha3_weights_dir, upsampling="plain")
             != export.export_key(network, tha3_weights_dir))
 
 
 def test_each_engine_runs_the_upsampling_it_is_fastest_with(engines):
-    """OpenVINO gets the upsampling folded into depthwise transposed convs (nn.blocks.upsample_then); ONNX Runtime,
-    whose CPU provider runs those slowly, the plain resize and concatenation. Both give the same frames
+    """OpenVINO in fp32 gets the upsampling folded into depthwise transposed convs (nn.blocks.upsample_then); ONNX
+    Runtime, whose CPU provider runs those slowly, the plain resize and concatenation; bf16 the split form, with
+    neither a depthwise transposed conv nor a concatenation of feature maps. All give the same frames
     (test_engine_matches_torch_fp32_and_the_reference_on_every_pose_group)."""
     import onnx
 
-    def ops(name: str) -> Counter:
-        return Counter(node.op_type for node in onnx.load(str(engines[name].stages.folder / "edit.onnx")).graph.node)
+    def ops(name: str, stage: str) -> Counter:
+        folder = engines[name].stages.folders[engines[name].stages.plan[stage].form]
+        return Counter(node.op_type for node in onnx.load(str(folder / f"{stage}.onnx")).graph.node)
 
-    folded, plain = ops("openvino fp32"), ops("onnxruntime fp32")
-    # The editor's three nearest upsamplings (its bilinear resizes of the rotator's output stay in both).
-    assert folded["ConvTranspose"] == 3 and plain["ConvTranspose"] == 0
-    assert plain["Resize"] == folded["Resize"] + 3
-    assert engines["openvino fp32"].stages.folder != engines["onnxruntime fp32"].stages.folder
+    folded, plain, split = (ops(name, "edit") for name in ("openvino fp32", "onnxruntime fp32", "openvino bf16"))
+    # The editor's three nearest upsamplings (its bilinear resizes of the rotator's output stay in all).
+    assert folded["ConvTranspose"] == 3 and plain["ConvTranspose"] == 0 and split["ConvTranspose"] == 0
+    assert plain["Resize"] == folded["Resize"] + 3 == split["Resize"]
+    assert plain["Concat"] > split["Concat"]
+    # The face morpher's own three transposed convs, each four phase convs and a pixel shuffle when split.
+    face_plain, face_split = ops("onnxruntime fp32", "morph_face"), ops("openvino bf16", "morph_face")
+    assert face_plain["ConvTranspose"] == 3 and face_split["ConvTranspose"] == 0
+    assert face_split["DepthToSpace"] == 3 and face_split["Conv"] == face_plain["Conv"] + 12
+    assert len({engines[name].stages.folder for name in ("openvino fp32", "onnxruntime fp32", "openvino bf16")}) == 3
 
 
 # (what the user asked for, words of the answer): engine, precision and device mixes that cannot run.

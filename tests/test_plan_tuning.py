@@ -131,5 +131,5 @@ def test_a_named_precision_is_obeyed_and_never_measured(tha3_weights_dir, quick_
     renderer = load(tha3_weights_dir, lines, precision=precision, tuning="again")
     assert quick_tuning == []
     assert renderer.stage_precisions == dict.fromkeys(FRAME_STAGES, precision)
-    # bf16 runs the plain upsampling, the one with fast bf16 kernels; fp32 the folded one.
-    assert {c.form for c in renderer.plan.values()} == {"plain" if precision == "bf16" else "folded"}
+    # bf16 runs the split upsampling, the one with fast bf16 kernels; fp32 the folded one.
+    assert {c.form for c in renderer.plan.values()} == {"split" if precision == "bf16" else "folded"}

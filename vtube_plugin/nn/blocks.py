@@ -60,21 +60,52 @@ def upsample_block(in_ch: int, out_ch: int, *, separable: bool, act: str) -> nn.
 _NEAREST_UP_TAPS = ((0.0, 0.0, 1.0), (0.0, 1.0, 1.0), (1.0, 1.0, 0.0), (1.0, 0.0, 0.0))
 
 
-def upsampled_depthwise(x: Tensor, weight: Tensor) -> Tensor:
+def upsampled_depthwise(x: Tensor, weight: Tensor, *, folded: bool = True) -> Tensor:
     """= F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), weight, padding=1, groups=channels) for a
-    (channels, 1, 3, 3) depthwise weight."""
+    (channels, 1, 3, 3) depthwise weight; folded: as one depthwise transposed conv, else as written."""
+    if not folded:
+        return F.conv2d(F.interpolate(x, scale_factor=2, mode="nearest"), weight, padding=1, groups=x.shape[1])
     taps = weight.new_tensor(_NEAREST_UP_TAPS)
     kernel = torch.einsum("ya,cab,xb->cyx", taps, weight[:, 0], taps).unsqueeze(1)
     return F.conv_transpose2d(x, kernel, stride=2, padding=1, groups=x.shape[1])
 
 
-def upsample_then(block: nn.Sequential, x: Tensor, skip: Tensor | None = None) -> Tensor:
+# Output row 2m of a 4x4 stride-2 transposed conv with padding 1 reads input rows m-1 and m (kernel rows 3 and 1),
+# row 2m+1 rows m and m+1 (kernel rows 2 and 0): each of the four output phases (even/odd row, even/odd column) is
+# a 3x3 depthwise correlation at the input's own size. Matrix a picks, for window row r (input row m-1+r), the
+# kernel row that phase a reads there.
+_PHASE_PICK = (((0.0, 0.0, 0.0, 1.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 0.0, 0.0)),
+               ((0.0, 0.0, 0.0, 0.0), (0.0, 0.0, 1.0, 0.0), (1.0, 0.0, 0.0, 0.0)))
+
+
+def phase_split_transposed(x: Tensor, kernel: Tensor) -> Tensor:
+    """= F.conv_transpose2d(x, kernel, stride=2, padding=1, groups=channels) for a (channels, 1, 4, 4) depthwise
+    kernel, as four depthwise 3x3 convs at the input's size whose outputs interleave into the doubled map (a pixel
+    shuffle): kernels bf16 runs fast, where it has no fast depthwise transposed conv."""
+    pick = kernel.new_tensor(_PHASE_PICK)
+    n, c, h, w = x.shape
+    phases = [F.conv2d(x, torch.einsum("ry,cyx,sx->crs", pick[a], kernel[:, 0], pick[b]).unsqueeze(1),
+                       padding=1, groups=c) for a in (0, 1) for b in (0, 1)]
+    return F.pixel_shuffle(torch.stack(phases, 2).reshape(n, 4 * c, h, w), 2)
+
+
+def transposed_upsample_split(block: nn.Sequential, x: Tensor) -> Tensor:
+    """upsample_block's separable block(x) (depthwise 4x4 stride-2 transposed conv, pointwise, norm, activation)
+    with the transposed conv split into its four phases (phase_split_transposed)."""
+    depthwise, *rest = block
+    y = phase_split_transposed(x, depthwise.weight)
+    for layer in rest:
+        y = layer(y)
+    return y
+
+
+def upsample_then(block: nn.Sequential, x: Tensor, skip: Tensor | None = None, *, folded: bool = True) -> Tensor:
     """`block(cat([nearest 2x upsample of x, skip]))` for a separable conv block (depthwise 3x3, pointwise,
-    norm, activation): the upsampling folded into the depthwise conv, and the concatenation into two pointwise
-    convs that add up, so neither the upsampled map nor the joined one is ever built."""
+    norm, activation), with the concatenation split into two pointwise convs that add up, so the joined map is
+    never built; folded: the upsampling folded into the depthwise conv too, so the upsampled map is not either."""
     depthwise, pointwise, norm, act = block
     n = x.shape[1]
-    y = F.conv2d(upsampled_depthwise(x, depthwise.weight[:n]), pointwise.weight[:, :n])
+    y = F.conv2d(upsampled_depthwise(x, depthwise.weight[:n], folded=folded), pointwise.weight[:, :n])
     if skip is not None:
         y = y + F.conv2d(F.conv2d(skip, depthwise.weight[n:], padding=1, groups=skip.shape[1]),
                          pointwise.weight[:, n:])

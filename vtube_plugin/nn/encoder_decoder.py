@@ -19,6 +19,7 @@ from vtube_plugin.nn.blocks import (
     ResidualBlock,
     conv_block,
     downsample_block,
+    transposed_upsample_split,
     upsample_block,
     upsample_then,
 )
@@ -45,12 +46,23 @@ def tile_pose(pose: Tensor, size: int) -> Tensor:
     return pose.view(n, c, 1, 1).expand(n, c, size, size)
 
 
-def set_fold_upsampling(network: nn.Module, fold: bool) -> None:
-    """Whether the resize bodies run blocks.upsample_then (the default; fastest in torch and OpenVINO) or the
-    plain upsample and concatenation (ONNX Runtime's CPU provider runs depthwise transposed convs slowly)."""
+# How the separable bodies double their size (render/plan.py FORMS):
+# - "folded": the resize bodies run blocks.upsample_then folded (fastest in fp32 in torch and OpenVINO);
+# - "plain": the upsample and concatenation as written (ONNX Runtime's CPU provider runs depthwise transposed
+#   convs slowly);
+# - "split": what bf16 kernels run fastest: the morphers' depthwise transposed convs split into their four phases
+#   (blocks.transposed_upsample_split), the resize bodies' concatenations into two pointwise convs that add
+#   (blocks.upsample_then, not folded): bf16 has no fast depthwise transposed conv, nor a fast concatenation.
+UPSAMPLING_FORMS = ("folded", "plain", "split")
+
+
+def set_upsampling(network: nn.Module, form: str) -> None:
+    """Every separable body of `network` upsamples in `form` (one of UPSAMPLING_FORMS)."""
+    if form not in UPSAMPLING_FORMS:
+        raise ValueError(f"unknown upsampling form {form!r}")
     for module in network.modules():
-        if hasattr(module, "fold_upsampling"):
-            module.fold_upsampling = fold
+        if hasattr(module, "upsampling"):
+            module.upsampling = form
 
 
 class PoseEncoderDecoder(nn.Module):
@@ -67,6 +79,8 @@ class PoseEncoderDecoder(nn.Module):
                                       for _ in range(1, num_bottleneck_blocks))
         self.upsample_blocks = nn.ModuleList(upsample_block(a, b, separable=separable, act=act)
                                              for a, b in zip(channels[:0:-1], channels[-2::-1]))
+        self.separable = separable
+        self.upsampling = "folded"  # see set_upsampling: only "split" changes how these blocks run
 
     def forward(self, image: Tensor, pose: Tensor | None = None) -> Tensor:
         x = image
@@ -76,8 +90,9 @@ class PoseEncoderDecoder(nn.Module):
             x = torch.cat([x, tile_pose(pose, self.bottleneck_size)], dim=1)
         for block in self.bottleneck_blocks:
             x = block(x)
+        split = self.separable and self.upsampling == "split"
         for block in self.upsample_blocks:
-            x = block(x)
+            x = transposed_upsample_split(block, x) if split else block(x)
         return x
 
 
@@ -140,7 +155,7 @@ class ResizeEncoderDecoder(nn.Module):
         self.bottleneck_blocks = nn.ModuleList(
             [ResidualBlock(channels[-1], separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
         self.separable = separable
-        self.fold_upsampling = True  # see blocks.upsample_then; set_fold_upsampling turns it off for an engine
+        self.upsampling = "folded"  # see set_upsampling
         self.upsample_blocks = nn.ModuleList(
             nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), conv_block(a, b, separable=separable, act=act))
             for a, b in zip(channels[:0:-1], channels[-2::-1]))
@@ -151,7 +166,10 @@ class ResizeEncoderDecoder(nn.Module):
         for block in self.bottleneck_blocks:
             x = block(x)
         for block in self.upsample_blocks:
-            x = upsample_then(block[1], x) if self.separable and self.fold_upsampling else block(x)
+            if self.separable and self.upsampling != "plain":
+                x = upsample_then(block[1], x, folded=self.upsampling == "folded")
+            else:
+                x = block(x)
         return x
 
 
@@ -164,7 +182,7 @@ class ResizeUNet(nn.Module):
         self.bottleneck_blocks = nn.ModuleList(
             [ResidualBlock(channels[-1], separable=separable, act=act) for _ in range(num_bottleneck_blocks)])
         self.separable = separable
-        self.fold_upsampling = True  # see blocks.upsample_then; set_fold_upsampling turns it off for an engine
+        self.upsampling = "folded"  # see set_upsampling
         self.upsample_blocks = nn.ModuleList(conv_block(a + b, b, separable=separable, act=act)
                                              for a, b in zip(channels[:0:-1], channels[-2::-1]))
 
@@ -176,8 +194,8 @@ class ResizeUNet(nn.Module):
         for block in self.bottleneck_blocks:
             x = block(x)
         for i, block in enumerate(self.upsample_blocks):
-            if self.separable and self.fold_upsampling:
-                x = upsample_then(block, x, skips[-i - 2])
+            if self.separable and self.upsampling != "plain":
+                x = upsample_then(block, x, skips[-i - 2], folded=self.upsampling == "folded")
             else:
                 x = block(torch.cat([F.interpolate(x, scale_factor=2, mode="nearest"), skips[-i - 2]], dim=1))
         return x

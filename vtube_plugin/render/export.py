@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.nn.encoder_decoder import set_fold_upsampling
+from vtube_plugin.nn.encoder_decoder import set_upsampling
 
 OPSET = 17
 EXPORT_VERSION = 1  # bump when the stage wrappers below change what a graph computes
@@ -67,12 +67,12 @@ def _code_hash() -> str:
     return digest.hexdigest()
 
 
-def export_key(network: nn.Module, weights_dir: Path, precision: str = "fp32", fold_upsampling: bool = True) -> str:
+def export_key(network: nn.Module, weights_dir: Path, precision: str = "fp32", upsampling: str = "folded") -> str:
     """A short hash naming one export: the weight files (declared sha256, size and modification time, so a
     replaced file is noticed without hashing 58 MB on every start), our code, torch's version, the precision
-    and the formulation of the upsampling (nn.encoder_decoder.set_fold_upsampling)."""
+    and the form of the upsampling (nn.encoder_decoder.set_upsampling)."""
     parts: dict[str, object] = {"version": EXPORT_VERSION, "opset": OPSET, "torch": torch.__version__.split("+")[0],
-                                "precision": precision, "fold_upsampling": fold_upsampling,
+                                "precision": precision, "upsampling": upsampling,
                                 "model": type(network).__name__, "code": _code_hash()}
     for attr, weight in sorted(network.weights.items()):
         path = Path(weights_dir) / weight.name
@@ -114,16 +114,16 @@ def _prune(root: Path, keep: Path) -> None:
 
 
 def ensure_exported(network: nn.Module, weights_dir: Path, *, engine_label: str, precision: str = "fp32",
-                    fold_upsampling: bool = True, root: Path | None = None,
+                    upsampling: str = "folded", root: Path | None = None,
                     say: Callable[[str], None] = _say_stderr, stages: tuple[str, ...] = EXPORTED_STAGES) -> Path:
     """The folder holding the four stage graphs for this network, exporting them first when missing.
-    fold_upsampling: the formulation the engine runs fastest (nn.encoder_decoder.set_fold_upsampling).
+    upsampling: the form of the upsampling to export (nn.encoder_decoder.set_upsampling).
 
     Exports into a temporary folder and renames it into place, so two processes starting at once never
     read a half-written file (the loser of the rename drops its copy).
     """
     root = Path(root) if root is not None else export_root()
-    folder = root / export_key(network, weights_dir, precision, fold_upsampling)
+    folder = root / export_key(network, weights_dir, precision, upsampling)
     if all((folder / f"{stage}.onnx").is_file() for stage in stages):
         return folder
     say(f"preparing the {engine_label} engine once (~{EXPORT_SECONDS} s): exporting the network to ONNX in {folder}")
@@ -137,7 +137,7 @@ def ensure_exported(network: nn.Module, weights_dir: Path, *, engine_label: str,
                         "set VTUBE_PLUGIN_CACHE to a writable folder, or use --engine torch") from None
     started = time.perf_counter()
     try:
-        set_fold_upsampling(network, fold_upsampling)
+        set_upsampling(network, upsampling)
         inputs = sample_inputs(network)
         for stage in stages:
             t0 = time.perf_counter()
@@ -164,7 +164,7 @@ def ensure_exported(network: nn.Module, weights_dir: Path, *, engine_label: str,
         raise UserError(f"cannot write the exported network to {root} ({exc.strerror or exc}); free some space or "
                         "set VTUBE_PLUGIN_CACHE to a writable folder, or use --engine torch") from None
     finally:
-        set_fold_upsampling(network, True)
+        set_upsampling(network, "folded")
         shutil.rmtree(work, ignore_errors=True)
     _prune(root, folder)
     say(f"  done in {time.perf_counter() - started:.0f} s; later starts reuse it")

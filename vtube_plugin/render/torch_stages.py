@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from vtube_plugin.nn.encoder_decoder import set_fold_upsampling
+from vtube_plugin.nn.encoder_decoder import set_upsampling
 from vtube_plugin.render.plan import FRAME_STAGES, Plan, StageChoice
 
 
@@ -41,7 +41,7 @@ class TorchStages:
 
     def use(self, stage: str, choice: StageChoice) -> None:
         self.plan[stage] = choice
-        set_fold_upsampling(self._module(stage), choice.form == "folded")
+        set_upsampling(self._module(stage), choice.form)
         self._cache.clear()
 
     def drop_unused(self) -> None:
@@ -55,12 +55,12 @@ class TorchStages:
 
         @torch.inference_mode()
         def run(*inputs: Tensor) -> list[Tensor]:
-            set_fold_upsampling(module, choice.form == "folded")
+            set_upsampling(module, choice.form)
             try:
                 with self._precision(stage, choice):
                     out = flat(*inputs)
             finally:
-                set_fold_upsampling(module, self.plan[stage].form == "folded")
+                set_upsampling(module, self.plan[stage].form)
             return list(out) if isinstance(out, tuple) else [out]
 
         return run

@@ -1,9 +1,9 @@
 """`--precision auto` on a CPU: the plan measured fastest on this machine, once, and kept in the cache folder.
 
-For each per-frame stage every candidate that could win here (fp32, and bf16 where the CPU has it in hardware,
-each with the folded and the plain upsampling) is timed side by side on real poses of the sample character;
-each stage keeps the fastest candidate whose frames stay >= 45 dB against fp32, and the whole frame is
-checked again. The plan is stored under a key of the CPU, the engine and its version and the network, so
+For each per-frame stage every candidate that could win here (fp32 with the folded and the plain upsampling, and
+where the CPU has bf16 in hardware, bf16 with the plain and the split one) is timed side by side on real poses of
+the sample character; each stage keeps the fastest candidate whose frames stay >= 45 dB against fp32, and the
+whole frame is checked again. The plan is stored under a key of the CPU, the engine and its version and the network, so
 later starts read it back, and any change of those measures again.
 """
 
@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from vtube_plugin.pose import Pose
-from vtube_plugin.render.plan import FORMS, FRAME_STAGES, Plan, StageChoice, describe_plan, plan_from_json
+from vtube_plugin.render.plan import FRAME_STAGES, Plan, StageChoice, describe_plan, plan_from_json
 from vtube_plugin.render.quality import MIN_PSNR_DB, premultiplied_psnr
 
-TUNER_VERSION = 1  # bump when what is measured, or how, changes: every stored plan is then measured again
+TUNER_VERSION = 2  # bump when what is measured, or how, changes: every stored plan is then measured again
 # Real poses, one per kind of motion a stream has: the rest pose, eyes and mouth with a head turn, everything.
 POSES = (
     {},
@@ -55,11 +55,17 @@ class TunedPlan:
                 "min_psnr_db": self.min_psnr_db, "plan": {s: c.as_json() for s, c in self.plan.items()}}
 
 
+# The upsampling forms that can win in each precision (docs/performance.md): in fp32 the folded or the plain one,
+# by engine and stage; in bf16 the plain or the split one, never the folded (no fast bf16 depthwise transposed
+# conv: it was the slowest bf16 form of every stage, up to 2.5x slower than plain).
+FORMS_BY_PRECISION = {"fp32": ("folded", "plain"), "bf16": ("plain", "split")}
+
+
 def candidates(engine: str, native_bf16: bool) -> list[StageChoice]:
     """What could win on this CPU: bf16 only where it runs in hardware (emulated it is always slower) and not on
-    ONNX Runtime (its CPU graphs are fp32); both upsampling forms, whose order differs by precision and engine."""
+    ONNX Runtime (its CPU graphs are fp32), each precision in the forms that can win in it."""
     precisions = ["fp32"] + (["bf16"] if native_bf16 and engine != "onnxruntime" else [])
-    return [StageChoice(p, form) for p in precisions for form in FORMS]
+    return [StageChoice(p, form) for p in precisions for form in FORMS_BY_PRECISION[p]]
 
 
 # --- the key and the stored plan --------------------------------------------------------------------
@@ -242,7 +248,7 @@ def measured_stages(make: Callable[..., object], engine: str, network, weights_d
     if tuning == "cached":
         return make(accurate), ("fp32 (the fastest plan is not measured on this machine yet: `run`, `demo` or "
                                 "`vtube-plugin bench` measure it once)")
-    if len(choices) == 1:  # nothing to choose between (never the case today: both forms are candidates)
+    if len(choices) == 1:  # nothing to choose between (never the case today: two forms are candidates)
         return make(accurate), "fp32"
     try:
         character = _sample_character_tensor(network)
