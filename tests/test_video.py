@@ -151,6 +151,30 @@ def test_half_transparent_pixels_mix_with_the_background():
     assert over_background(frame, (0, 0, 255)).tolist() == [[[128, 0, 127]]]
 
 
+def _mixed_by_the_formula(frame, under):
+    alpha = frame[..., 3:4].astype(np.uint32)
+    return ((frame[..., :3] * alpha + np.asarray(under, np.uint32) * (255 - alpha) + 127) // 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("edges", ["few", "mostly"])
+def test_every_colour_alpha_and_background_mixes_exactly_by_the_formula(edges):
+    # All 65536 (colour, alpha) pairs in red and (background, alpha) pairs in green, in a frame that is mostly
+    # edges (the whole frame is mixed at once) or mostly transparent and opaque (only the edges are mixed).
+    n = np.arange(256 * 256)
+    frame = np.zeros((256 * 256, 1, 4), np.uint8)
+    frame[:, 0, 0], frame[:, 0, 1], frame[:, 0, 2], frame[:, 0, 3] = n // 256, 7, 255 - n // 256, n % 256
+    under = np.zeros((256 * 256, 1, 3), np.uint8)
+    under[:, 0, 0], under[:, 0, 1], under[:, 0, 2] = 200, n // 256, 31
+    if edges == "few":
+        frame = np.concatenate([frame, np.zeros_like(frame)] * 4)
+        frame[256 * 256 :: 2, 0, 3] = 255
+        under = np.concatenate([under] * 8)
+    for background in (under, (0, 255, 0)):
+        assert np.array_equal(over_background(frame, background), _mixed_by_the_formula(frame, background))
+    strided = frame[::3]  # a view, not a contiguous array
+    assert np.array_equal(over_background(strided, (9, 8, 7)), _mixed_by_the_formula(strided, (9, 8, 7)))
+
+
 @pytest.mark.parametrize("text, colour", [("#00b140", (0, 177, 64)), ("00B140", (0, 177, 64)),
                                           ("0,177,64", (0, 177, 64)), ("white", (255, 255, 255))])
 def test_background_colours_a_user_can_type(text, colour):

@@ -30,16 +30,46 @@ def parse_colour(text: str) -> Colour:
     return red, green, blue
 
 
+# Above this share of pixels neither transparent nor opaque, the whole frame is mixed at once (faster then).
+MOSTLY_EDGES = 0.25
+
+
 def over_background(frame: np.ndarray, colour: Colour | np.ndarray) -> np.ndarray:
     """An (H, W, 3) uint8 image: RGBA `frame` (straight alpha) composited over `colour` (or over an (H, W, 3)
-    uint8 picture of the same size); RGB passes through."""
+    uint8 picture of the same size); RGB passes through.
+
+    Exactly (colour * alpha + background * (255 - alpha) + 127) // 255 per channel, but worked out only where
+    alpha is neither 0 (the background as it is) nor 255 (the frame as it is): a character's edges are a few
+    per cent of the frame, so this is about six times faster than mixing every pixel (docs/performance.md).
+    """
+    import cv2
+
     if frame.ndim != 3 or frame.shape[2] not in (3, 4) or frame.dtype != np.uint8:
         raise ValueError(f"expected a uint8 (height, width, 3 or 4) frame, got {frame.dtype} {frame.shape}")
     if frame.shape[2] == 3:
         return frame
-    # uint16 is enough (255 * 255 + 127 < 65536) and twice as fast as wider integers on a live frame.
-    alpha = frame[..., 3:4].astype(np.uint16)
-    mixed = frame[..., :3] * alpha + np.asarray(colour, np.uint16) * (255 - alpha)
-    mixed += 127
-    mixed //= 255
-    return mixed.astype(np.uint8)
+    frame = np.ascontiguousarray(frame)
+    alpha = np.ascontiguousarray(frame[..., 3])
+    if isinstance(colour, np.ndarray):
+        out = np.array(colour, np.uint8, order="C", copy=True)
+    else:
+        h, w = frame.shape[:2]  # a row first, then rows: numpy's broadcast fill is slow for three values
+        out = np.tile(np.tile(np.asarray(colour, np.uint8), (w, 1))[None], (h, 1, 1))
+    rgb = cv2.cvtColor(frame, cv2.COLOR_RGBA2RGB)
+    edges = np.flatnonzero(alpha.reshape(-1) - np.uint8(1) < np.uint8(254))  # alpha 1..254
+    if edges.size > MOSTLY_EDGES * alpha.size:
+        a3 = cv2.merge([alpha, alpha, alpha])
+        mixed = cv2.add(cv2.multiply(rgb, a3, dtype=cv2.CV_16U),
+                        cv2.multiply(out, cv2.bitwise_not(a3), dtype=cv2.CV_16U))
+        # Rounds to nearest: v / 255 is never half way, so this is (v + 127) // 255 exactly.
+        return cv2.convertScaleAbs(mixed, alpha=1.0 / 255.0)
+    cv2.copyTo(rgb, (alpha == 255).view(np.uint8), out)
+    if edges.size:
+        # uint16 is enough (255 * 255 + 127 < 65536).
+        a = alpha.reshape(-1)[edges, None].astype(np.uint16)
+        flat = out.reshape(-1, 3)
+        mixed = rgb.reshape(-1, 3)[edges] * a + flat[edges] * (255 - a)
+        mixed += 127
+        mixed //= 255
+        flat[edges] = mixed
+    return out
