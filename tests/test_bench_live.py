@@ -53,8 +53,12 @@ class SlidingSquareRenderer:
 
     size = 64
 
+    def __init__(self):
+        self.renders = 0
+
     def render(self, pose):
         time.sleep(0.15)
+        self.renders += 1
         rgba = np.zeros((64, 64, 4), np.uint8)
         left = 10 + round(30 * pose["mouth_aaa"])
         rgba[20:44, left:left + 16] = (200, 120, 60, 255)
@@ -81,6 +85,16 @@ def test_the_live_benchmark_reports_distinct_frames_and_the_latency_each_smoothi
     assert table[2].split()[0] == "interpolate" and table[2].endswith(" ms")
 
 
+def test_extrapolating_counts_every_render_even_one_shown_only_in_the_frames_made_ahead_of_it():
+    # Extrapolating, a render whose flows are ready before its first output frame never shows as it is: the
+    # frames go on ahead of it at once. It reached the outputs all the same, and renders/s must count it.
+    renderer = SlidingSquareRenderer()
+    result = run_live_benchmark(renderer=renderer, seconds=3.0, fps=30.0, say=lambda line: None, smooth="extrapolate")
+    assert result["distinct_fps"] > result["render_fps"] * 1.5  # it did extrapolate
+    # every render but the last two (one not yet handed over, one in progress when the replay ended)
+    assert renderer.renders - 2 <= result["rendered"] <= renderer.renders
+
+
 def test_the_renders_the_live_loop_keeps_are_measured_against_renders_back_to_back():
     from vtube_plugin.bench.live import back_to_back_ms, render_share_line
 
@@ -92,3 +106,24 @@ def test_the_renders_the_live_loop_keeps_are_measured_against_renders_back_to_ba
     line = render_share_line({"smooth": "off", "render_fps": 10.0, "render_ms": 55.0}, 50.0)
     assert line == ("--smooth off: 10.0 renders/s live of 20.0 back to back (50 ms each) = 50 %; one render took "
                     "55 ms live")
+
+
+def test_rounds_of_the_modes_in_turn_are_reported_as_the_median_of_each_mode():
+    from vtube_plugin.bench.live import median_per_mode
+
+    def run(mode, fps, p50):
+        return {"smooth": mode, "render_fps": fps, "latency_p50_ms": p50, "seconds": 20.0}
+
+    merged = median_per_mode([run("off", 5.0, 200.0), run("interpolate", 4.0, 400.0), run("off", 3.0, None),
+                              run("interpolate", 4.6, 420.0), run("off", 5.2, 210.0), run("interpolate", 1.0, 500.0)])
+    assert [m["smooth"] for m in merged] == ["off", "interpolate"] and [m["rounds"] for m in merged] == [3, 3]
+    assert merged[0]["render_fps"] == 5.0 and merged[1]["render_fps"] == 4.0  # a slow round does not drag it down
+    assert merged[0]["latency_p50_ms"] is None  # a run without a latency: no median made up from the others
+    assert merged[1]["latency_p50_ms"] == 420.0 and merged[1]["seconds"] == 20.0
+
+
+def test_bench_live_refuses_rounds_it_cannot_run(capsys):
+    from vtube_plugin.cli import main
+
+    assert main(["bench", "--live", "--rounds", "0"]) != 0
+    assert "--rounds between 1 and 100" in capsys.readouterr().err

@@ -34,6 +34,7 @@ class Shown:
     posed_at: float  # the loop's clock when the pose it stands for was taken (in between two renders' times)
     pose: Pose
     arrived: float | None  # when the tracking it stands for arrived; None without fresh tracking
+    ahead: bool = False  # made ahead of `newer` (extrapolate): the first such picture brings that render out
 
 
 def whole(rendered: Rendered) -> Shown:
@@ -118,7 +119,7 @@ class Smoothing:
         older, newer = pair.older, pair.newer
         pose = Pose(np.clip(lerp(older.pose, newer.pose, 1.0 + w).as_array(), MINIMUM, MAXIMUM))
         shown = Shown(pair.flows.ahead(w), key, newer, False, newer.posed_at + (newer.posed_at - older.posed_at) * w,
-                      pose, _along(older.arrived, newer.arrived, 1.0 + w))
+                      pose, _along(older.arrived, newer.arrived, 1.0 + w), ahead=True)
         self._cache = (key, shown)
         return shown
 
