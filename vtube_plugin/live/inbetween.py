@@ -61,14 +61,11 @@ def _largest_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _straight16(x: np.ndarray) -> np.ndarray:
     """The uint16 premultiplied form back to uint8 straight-alpha RGBA; where alpha rounds to 0, all 0."""
-    alpha = x[..., 3]
-    alpha8 = cv2.convertScaleAbs(alpha, alpha=1.0 / 255.0)  # rounds to nearest
-    alpha16 = alpha8.astype(np.uint16) * np.uint16(255)
-    out = np.empty(x.shape, np.uint8)
-    for c in range(3):  # colour = premultiplied * 255 / alpha; OpenCV's integer divide gives 0 where alpha is 0
-        out[..., c] = np.minimum(cv2.divide(x[..., c], alpha16, scale=255.0), 255)
-    out[..., 3] = alpha8
-    return out
+    alpha8 = cv2.convertScaleAbs(x[..., 3], alpha=1.0 / 255.0)  # rounds to nearest
+    alpha16 = cv2.multiply(alpha8, 255, dtype=cv2.CV_16U)
+    # colour = premultiplied * 255 / alpha, at most 255; OpenCV's integer divide gives 0 where alpha is 0
+    colour = cv2.divide(cv2.cvtColor(x, cv2.COLOR_RGBA2RGB), cv2.merge([alpha16, alpha16, alpha16]), scale=255.0)
+    return cv2.merge([*cv2.split(cv2.convertScaleAbs(colour)), alpha8])
 
 
 def _grey(x: np.ndarray) -> np.ndarray:
