@@ -196,10 +196,31 @@ def smoothing_table(results: list[dict]) -> list[str]:
     return lines
 
 
+def median_per_mode(results: list[dict]) -> list[dict]:
+    """Runs of the same --smooth mode (rounds of the modes in turn) -> one result per mode, in first-run order:
+    each number the median over its runs (None where any run had none), `rounds` how many there were."""
+    by_mode: dict[str, list[dict]] = {}
+    for result in results:
+        by_mode.setdefault(result["smooth"], []).append(result)
+    merged = []
+    for mode, runs in by_mode.items():
+        one = {"smooth": mode, "rounds": len(runs)}
+        for key, value in runs[0].items():
+            values = [run[key] for run in runs]
+            if key != "smooth" and isinstance(value, (int, float)) and all(isinstance(v, (int, float)) for v in values):
+                one[key] = float(np.median(values))
+            elif key not in one:
+                one[key] = value if all(v == value for v in values) else None
+        merged.append(one)
+    return merged
+
+
 def live_benchmark(*, device: str = "cpu", engine: str = "auto", precision: str = "auto", character: str | None = None,
                    seconds: float = 20.0, fps: float = 30.0, smooth: tuple[str, ...] = ("off", "interpolate",
-                   "extrapolate"), say=print) -> list[dict]:
-    """`bench --live`: the renderer as `run` loads it, warmed up, then `run_live_benchmark` once per --smooth mode."""
+                   "extrapolate"), rounds: int = 1, say=print) -> list[dict]:
+    """`bench --live`: the renderer as `run` loads it, warmed up, then `run_live_benchmark` once per --smooth mode,
+    `rounds` times over (the modes in turn each round, so a machine's slow minutes fall on every mode alike),
+    reported as the median per mode."""
     from vtube_plugin.bench.run import machine_line
     from vtube_plugin.character import load_character_or_sample
     from vtube_plugin.pose import Pose
@@ -214,7 +235,15 @@ def live_benchmark(*, device: str = "cpu", engine: str = "auto", precision: str 
         say("load average before the run: " + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + " (1, 5, 15 min)")
     say(f"renderer: device={device} engine={engine} precision={precision}")
     alone_ms = back_to_back_ms(renderer)
-    results = [run_live_benchmark(renderer=renderer, seconds=seconds, fps=fps, say=say, smooth=mode) for mode in smooth]
+    runs = []
+    for round_ in range(rounds):
+        if rounds > 1:
+            say(f"round {round_ + 1} of {rounds}")
+        runs += [run_live_benchmark(renderer=renderer, seconds=seconds, fps=fps, say=say, smooth=mode)
+                 for mode in smooth]
+    results = median_per_mode(runs)
+    if rounds > 1:
+        say(f"the median of {rounds} rounds per mode:")
     for line in smoothing_table(results):
         say(line)
     say("the renders the live loop keeps: live against the same motion rendered back to back, nothing else running")

@@ -41,6 +41,9 @@ def add_parser(sub) -> None:
                         "after the first frame (default: 120)")
     p.add_argument("--seconds", type=float, default=20.0, help="--live: seconds of tracking to replay (default: 20)")
     p.add_argument("--fps", type=float, default=30.0, help="--live: output frame rate (default: 30)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="--live: run the --smooth modes in turn this many times and report the median of each "
+                        "(on a shared machine, so a slow minute falls on every mode alike; default: 1)")
     p.add_argument("--smooth", metavar="LIST", default="off,interpolate,extrapolate",
                    help="--live: the --smooth modes to run in turn (default: off,interpolate,extrapolate)")
     p.add_argument("--engine", default="auto",
@@ -65,11 +68,11 @@ def run(args: argparse.Namespace) -> int:
         from vtube_plugin.bench.live import live_benchmark
         from vtube_plugin.live.smooth_modes import check_mode
 
-        if not args.seconds > 0 or not 0 < args.fps <= 240:
-            raise UserError("--seconds must be above 0 and --fps between 0 and 240")
+        if not args.seconds > 0 or not 0 < args.fps <= 240 or not 1 <= args.rounds <= 100:
+            raise UserError("--seconds must be above 0, --fps between 0 and 240 and --rounds between 1 and 100")
         modes = tuple(check_mode(mode.strip()) for mode in args.smooth.split(",") if mode.strip())
         live_benchmark(device=args.device, engine=args.engine, precision=args.precision, character=args.character,
-                       seconds=args.seconds, fps=args.fps, smooth=modes or ("off",))
+                       seconds=args.seconds, fps=args.fps, smooth=modes or ("off",), rounds=args.rounds)
         return 0
     if args.frames < 1 or args.warmup < 0:
         raise UserError("--frames must be at least 1 and --warmup at least 0")
