@@ -82,7 +82,10 @@ def test_a_moving_stream_with_interpolation_has_a_new_picture_on_nearly_every_fr
     assert re_float(output, r"outputs got [\d.]+ fps, ([\d.]+) distinct") > 5.0  # the run counts them too
 
     kinds = [row["frame"] for row in rows]
-    assert kinds.count("rendered") == RENDERS and kinds.count("in-between") > 3 * RENDERS
+    # A render shows as it is only when an output frame falls on its moment (the last one always does: the run
+    # ends on it); the frames in between stand for the moments around it.
+    assert 1 <= kinds.count("rendered") <= RENDERS and kinds.count("in-between") > 3 * RENDERS
+    assert kinds[-1] == "rendered"
     heads = [row["pose"]["head_y"] for row in rows]
     stamps = [row["time"] for row in rows]
     assert stamps == sorted(stamps)  # each in-between frame stands for a time between the renders around it

@@ -382,8 +382,8 @@ class LiveLoop:
         return not repeat
 
     def _handed_out(self, rendered: Rendered, now: float, recorder: PoseRecorder | None, as_it_is: bool = True) -> None:
-        """A rendered frame reached the outputs for the first time: as it is, or (extrapolating) in a frame made
-        ahead of it, which has a latency and a --record-poses line of its own (`_in_between_out`)."""
+        """A rendered frame reached the outputs for the first time: as it is, or (smoothing) in a frame made from
+        it, which has a latency and a --record-poses line of its own (`_in_between_out`)."""
         if rendered.finished_at is not None:
             self._held_back.append(max(now - rendered.finished_at, 0.0))
         self.status.frame_done(now, rendered.render_seconds)
@@ -490,12 +490,12 @@ class LiveLoop:
                             distinct += 1
                             self.status.distinct_done(sent_at)
                     for i, shown in sorted(pictures.items()):
-                        if (shown.whole or shown.ahead) and shown.newer.number > newest:
+                        if shown.since.number > newest:
                             # A frame finished while the next was already asked for can be overtaken before
                             # its output time; only frames handed out count (and get a --record-poses line).
-                            # Extrapolating, a render may reach the outputs only in the frames made ahead of it.
-                            newest, last, frames = shown.newer.number, shown.newer, frames + 1
-                            self._handed_out(shown.newer, sent_at, recorder, as_it_is=shown.whole)
+                            # Smoothing, a render may reach the outputs only in the frames made from it.
+                            newest, last, frames = shown.since.number, shown.since, frames + 1
+                            self._handed_out(shown.since, sent_at, recorder, as_it_is=shown.whole)
                         if i == 0 and not shown.whole and new[0]:
                             self._in_between_out(shown, sent_at, recorder)
                     if self.status.due(sent_at):

@@ -1,7 +1,7 @@
 """`--smooth`: what each output frame shows while the renderer is slower than the output.
 
 off: the newest render, repeated until the next (as before smoothing existed). interpolate: frames between the
-last two renders, so each render shows about one render interval late but the motion is as smooth and true as
+last two renders, so each render shows one render interval late but the motion is as smooth and true as
 the flow makes it. extrapolate: frames a little ahead of the newest render along its motion, adding no latency,
 holding the newest render instead when the flow cannot carry the change or the motion turns.
 """
@@ -34,7 +34,13 @@ class Shown:
     posed_at: float  # the loop's clock when the pose it stands for was taken (in between two renders' times)
     pose: Pose
     arrived: float | None  # when the tracking it stands for arrived; None without fresh tracking
-    ahead: bool = False  # made ahead of `newer` (extrapolate): the first such picture brings that render out
+    # The newest render whose moment this picture stands at or after: the render itself, the older of the two it
+    # is between, the one it is ahead of. The first picture so far along brings that render out (live/loop.py).
+    since: Rendered | None = None
+
+    def __post_init__(self):
+        if self.since is None:
+            object.__setattr__(self, "since", self.newer)
 
 
 def whole(rendered: Rendered) -> Shown:
@@ -55,7 +61,6 @@ class Smoothing:
         self._steps: dict[int, np.ndarray] = {}  # newer render's number -> the head's step from the older one
         self._cache: tuple[object, Shown] | None = None
         self._last: Shown | None = None  # the picture interpolation showed last
-        self._started: tuple[int, float] = (0, 0.0)  # the pair interpolation is in (its newer render), since when
 
     def shown(self, newest: Rendered, at: float) -> Shown:
         self.flows.raise_error()
@@ -79,12 +84,10 @@ class Smoothing:
             return self._last if self._last is not None else whole(newest)
         if not pair.flows.moving:  # two renders alike: nothing in between them
             return whole(pair.newer)
-        if self._started[0] != pair.newer.number:
-            # A pair's first frame is its older render itself (where the pair before ended), so every render
-            # reaches the outputs once as it is; the frames after it go on towards the newer one.
-            self._started = (pair.newer.number, at)
-            return whole(pair.older)
-        return self._between(pair, (at - self._started[1]) / interval)
+        # The pair's way from the older render to the newer takes the render interval from the moment the newer
+        # one landed: each picture then shows what the tracking was exactly one render interval before (the
+        # flows' few ms are not added on top), and the older render shows as it is only if a frame falls then.
+        return self._between(pair, (at - pair.newer_landed) / interval)
 
     def _onwards(self, shown: Shown) -> Shown:
         """Interpolated frames never go back in time: a picture standing for an earlier moment than the last
@@ -105,7 +108,7 @@ class Smoothing:
             return self._cache[1]
         older, newer = pair.older, pair.newer
         shown = Shown(pair.flows.between(w), key, newer, False, older.posed_at + (newer.posed_at - older.posed_at) * w,
-                      lerp(older.pose, newer.pose, w), _along(older.arrived, newer.arrived, w))
+                      lerp(older.pose, newer.pose, w), _along(older.arrived, newer.arrived, w), since=older)
         self._cache = (key, shown)
         return shown
 
@@ -119,7 +122,7 @@ class Smoothing:
         older, newer = pair.older, pair.newer
         pose = Pose(np.clip(lerp(older.pose, newer.pose, 1.0 + w).as_array(), MINIMUM, MAXIMUM))
         shown = Shown(pair.flows.ahead(w), key, newer, False, newer.posed_at + (newer.posed_at - older.posed_at) * w,
-                      pose, _along(older.arrived, newer.arrived, 1.0 + w), ahead=True)
+                      pose, _along(older.arrived, newer.arrived, 1.0 + w))
         self._cache = (key, shown)
         return shown
 
