@@ -71,8 +71,8 @@ def _straight16(x: np.ndarray) -> np.ndarray:
 def _grey(x: np.ndarray) -> np.ndarray:
     """What the flow follows: the premultiplied picture's brightness, with the silhouette mixed in so a dark
     edge against transparency still has something to follow."""
-    lum = cv2.cvtColor(x[..., :3], cv2.COLOR_RGB2GRAY).astype(np.float32)
-    return cv2.convertScaleAbs(lum * 0.7 + x[..., 3].astype(np.float32) * 0.3, alpha=1.0 / 255.0)
+    lum = cv2.cvtColor(x, cv2.COLOR_RGBA2GRAY)  # the colour's brightness; alpha is not part of it
+    return cv2.convertScaleAbs(cv2.addWeighted(lum, 0.7, x[..., 3], 0.3, 0.0, dtype=cv2.CV_32F), alpha=1.0 / 255.0)
 
 
 def _flow(one: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -82,8 +82,8 @@ def _flow(one: np.ndarray, other: np.ndarray) -> np.ndarray:
 
 
 def _remap(x: np.ndarray, grid: np.ndarray, flow: np.ndarray, share: float) -> np.ndarray:
-    maps = cv2.scaleAdd(flow, share, grid)
-    return cv2.remap(x, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    maps = cv2.scaleAdd(flow, share, grid)  # (x, y) per pixel: one map of two channels, no copies of either
+    return cv2.remap(x, maps, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 def _box(alpha: np.ndarray) -> tuple[slice, slice] | None:
