@@ -419,6 +419,7 @@ class LiveLoop:
         self._held_back: list[float] = []
         newest = 0  # the number of the newest rendered frame handed out
         last: Rendered | None = None  # that frame
+        furthest: Shown | None = None  # the picture shown that stands for the latest moment (the run ends on it)
         for part in (self.source, *self.sinks):
             if hasattr(part, "say"):  # what a source or an output says mid-stream goes above the status line
                 part.say = self.status.message
@@ -475,12 +476,19 @@ class LiveLoop:
                     if rendered is None:  # the outputs start with the first frame; the first render is slow
                         self.status.show("waiting for the first frame from the renderer", self._clock())
                         continue
-                    if smoothing is None or finishing:
+                    if finishing and furthest is not None:
+                        # Every output ends on the same picture, and never on one from before what it showed
+                        # (smoothing, the last render counted may already be behind the frames made from it).
+                        pictures = {i: furthest for i in due}
+                    elif smoothing is None:
                         pictures = {i: whole(rendered) for i in due}
                     else:
                         pictures = {i: smoothing.shown(rendered, at) for i, at in due.items()}
                     sent_at = self._clock()
                     new = {i: self._send(i, pictures[i], at) for i, at in due.items()}
+                    for shown in pictures.values():
+                        if furthest is None or shown.posed_at >= furthest.posed_at:
+                            furthest = shown
                     if 0 in due:
                         output_frames += 1
                         first_output = sent_at if first_output is None else first_output
@@ -506,7 +514,7 @@ class LiveLoop:
                         stopped_by = "window closed"
                         break
                     if self.max_frames is not None and frames >= self.max_frames and all(
-                            key == newest for key in self._sent):
+                            key == furthest.key for key in self._sent):
                         break  # max_frames: the last one has reached every output
             except KeyboardInterrupt:
                 stopped_by = "Ctrl+C"
