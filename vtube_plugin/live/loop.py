@@ -468,7 +468,7 @@ class LiveLoop:
                     due = outputs.due(now)
                     finishing = self.max_frames is not None and frames >= self.max_frames
                     if finishing:
-                        rendered = last  # the last one still goes to the outputs that have not had it
+                        rendered = last  # set by then; the last picture shown goes to the outputs that lack it
                     else:
                         worker.request()
                         hold = HOLD / max(outputs.rates[i] for i in due)
@@ -476,7 +476,7 @@ class LiveLoop:
                     if rendered is None:  # the outputs start with the first frame; the first render is slow
                         self.status.show("waiting for the first frame from the renderer", self._clock())
                         continue
-                    if finishing and furthest is not None:
+                    if finishing:
                         # Every output ends on the same picture, and never on one from before what it showed
                         # (smoothing, the last render counted may already be behind the frames made from it).
                         pictures = {i: furthest for i in due}
