@@ -96,14 +96,16 @@ def test_extrapolating_counts_every_render_even_one_shown_only_in_the_frames_mad
 
 
 def test_the_renders_the_live_loop_keeps_are_measured_against_renders_back_to_back():
-    from vtube_plugin.bench.live import back_to_back_ms, render_share_line
+    from vtube_plugin.bench.live import back_to_back_ms, keep_share, render_share_line
 
     renderer = FiftyMillisecondRenderer()
     alone = back_to_back_ms(renderer, renders=5)
     assert 50 <= alone < 80  # a 50 ms renderer, timed one render after another
     mouths = [pose["mouth_aaa"] for pose in renderer.poses]
     assert len(mouths) == 5 and max(mouths) - min(mouths) > 0.3  # the replay's own motion, not one pose
-    line = render_share_line({"smooth": "off", "render_fps": 10.0, "render_ms": 55.0}, 50.0)
+    result = keep_share({"smooth": "off", "render_fps": 10.0, "render_ms": 55.0}, 50.0)
+    assert result["render_share"] == 0.5 and result["back_to_back_ms"] == 50.0
+    line = render_share_line(result)
     assert line == ("--smooth off: 10.0 renders/s live of 20.0 back to back (50 ms each) = 50 %; one render took "
                     "55 ms live")
 
@@ -120,6 +122,19 @@ def test_rounds_of_the_modes_in_turn_are_reported_as_the_median_of_each_mode():
     assert merged[0]["render_fps"] == 5.0 and merged[1]["render_fps"] == 4.0  # a slow round does not drag it down
     assert merged[0]["latency_p50_ms"] is None  # a run without a latency: no median made up from the others
     assert merged[1]["latency_p50_ms"] == 420.0 and merged[1]["seconds"] == 20.0
+
+
+def test_the_share_kept_is_taken_round_by_round_so_a_machine_that_slows_down_does_not_count_against_the_loop():
+    from vtube_plugin.bench.live import keep_share, median_per_mode, render_share_line
+
+    # The machine halves its speed between rounds; live, the loop keeps 90 % of what the renderer could do then.
+    rounds = [keep_share({"smooth": "off", "render_fps": 9.0, "render_ms": 105.0}, 100.0),
+              keep_share({"smooth": "off", "render_fps": 4.5, "render_ms": 210.0}, 200.0),
+              keep_share({"smooth": "off", "render_fps": 6.0, "render_ms": 160.0}, 150.0)]
+    merged = median_per_mode(rounds)[0]
+    assert merged["render_share"] == 0.9  # against the first round's 100 ms alone it would read 6.0 / 10 = 60 %
+    assert render_share_line(merged) == ("--smooth off: 6.0 renders/s live of 6.7 back to back (150 ms each) = 90 %; "
+                                         "one render took 160 ms live")
 
 
 def test_bench_live_refuses_rounds_it_cannot_run(capsys):
