@@ -96,10 +96,11 @@ def test_with_no_tracker_the_character_blinks_breathes_and_sways(tmp_path, tha3_
 
 class PhasedSender:
     """A VMC app on loopback: the mouth only, then the mouth and open eyes, then nothing (tracking lost).
-    The next phase starts when the recording has `frames_per_phase` more frames."""
+    The next phase starts when the recording has `frames_per_phase` more frames spanning `seconds_per_phase`
+    (frames alone get shorter as the renderer gets faster, and the tracking eases in over 0.5 s)."""
 
-    def __init__(self, port: int, poses, frames_per_phase: int):
-        self.port, self.poses, self.per_phase = port, poses, frames_per_phase
+    def __init__(self, port: int, poses, frames_per_phase: int, seconds_per_phase: float = 1.2):
+        self.port, self.poses, self.per_phase, self.seconds = port, poses, frames_per_phase, seconds_per_phase
         self.switched_at: list[int] = []  # recorded frames when phases 2 and 3 began
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._send, daemon=True)
@@ -110,11 +111,12 @@ class PhasedSender:
         deadline = time.monotonic() + 600
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
             while not self.stop.wait(0.03) and time.monotonic() < deadline:
-                tracked = [r for r in read_poses(self.poses) if r["tracking"]]
-                count = len(read_poses(self.poses))
-                if since is None and tracked:
+                rows = read_poses(self.poses)
+                count = len(rows)
+                if since is None and any(r["tracking"] for r in rows):
                     since = count
-                if since is not None and phase < 2 and count - since >= self.per_phase:
+                if (since is not None and phase < 2 and count - since >= self.per_phase
+                        and rows[-1]["time"] - rows[since - 1]["time"] >= self.seconds):
                     phase, since = phase + 1, count
                     self.switched_at.append(count)
                 if phases[phase] is not None:
@@ -129,7 +131,7 @@ def test_a_vmc_sender_of_the_mouth_only_gets_blinks_and_breathing_and_lost_track
     port = free_udp_port()
     poses = tmp_path / "poses.jsonl"
     argv = ["run", "--source", f"vmc:port={port},host=127.0.0.1", "--idle", str(quick_idle(tmp_path)),
-            "--output", f"file:{tmp_path / 'x.mp4'}", "--record-poses", str(poses), "--max-frames", "32",
+            "--output", f"file:{tmp_path / 'x.mp4'}", "--record-poses", str(poses), "--max-frames", "40",
             "--lost-after", "0.3", "--control-port", "0", "--keys", "off", "--size", "256x256", "--smooth", "off"]
     with LiveProcess(argv, tmp_path / "config") as run:
         sender = PhasedSender(port, poses, frames_per_phase=4)
@@ -158,8 +160,9 @@ def test_a_vmc_sender_of_the_mouth_only_gets_blinks_and_breathing_and_lost_track
     assert eyes_too and all(r["tracking"] for r in eyes_too)
     assert all(r["pose"]["eye_wink_left"] == 0.0 for r in eyes_too[1:])
     assert breathes_on_the_clock(rows, eyes_too)
-    # Lost: the tracked mouth eases away and idle blinks come back, fully. Twenty-odd frames lost: on a fast
-    # machine (0.1 s a frame) that is still over a second past the easing, two blinks' worth.
+    # Lost: the tracked mouth eases away and idle blinks come back, fully. The two tracked phases take at least
+    # 1.2 s each; on a fast machine (0.1 s a frame) that leaves about 15 frames lost, still over a second past
+    # the easing, two blinks' worth; a slow one has more.
     settled = [r for r in lost if r["time"] > lost[0]["time"] + 0.6]
     assert settled, [r["time"] for r in lost]
     assert all(r["pose"]["mouth_aaa"] == 0.0 for r in settled)
