@@ -82,7 +82,20 @@ def test_the_live_benchmark_reports_distinct_frames_and_the_latency_each_smoothi
     assert table[0].split() == ["--smooth", "render", "fps", "distinct", "fps", "latency", "p50", "p95", "adds",
                                 "(p50)"]
     assert table[1].split()[0] == "off" and table[1].endswith("+0 ms")
-    assert table[2].split()[0] == "interpolate" and table[2].endswith(" ms")
+    assert table[2].split()[0] == "interpolate" and int(table[2].split()[-2]) >= 50  # e.g. "+150 ms"
+
+
+def test_the_latency_a_mode_adds_is_its_wait_for_the_outputs_not_how_fast_its_renders_were():
+    from vtube_plugin.bench.live import smoothing_table
+
+    def run(mode, p50, held):
+        return {"smooth": mode, "render_fps": 5.0, "distinct_fps": 29.0, "latency_p50_ms": p50,
+                "latency_p95_ms": p50 + 20, "held_back_p50_ms": held}
+
+    # Extrapolate's renders were slower in its run (latency +40 ms), but each went out as soon as off's did.
+    table = smoothing_table([run("off", 200.0, 16.0), run("interpolate", 420.0, 215.0),
+                             run("extrapolate", 240.0, 15.0)])
+    assert table[1].endswith("+0 ms") and table[2].endswith("+199 ms") and table[3].endswith("-1 ms")
 
 
 def test_extrapolating_counts_every_render_even_one_shown_only_in_the_frames_made_ahead_of_it():
