@@ -94,8 +94,9 @@ def test_the_latency_a_mode_adds_is_its_wait_for_the_outputs_not_how_fast_its_re
 
     # Extrapolate's renders were slower in its run (latency +40 ms), but each went out as soon as off's did.
     table = smoothing_table([run("off", 200.0, 16.0), run("interpolate", 420.0, 215.0),
-                             run("extrapolate", 240.0, 15.0)])
+                             run("extrapolate", 240.0, 15.0), run("extrapolate", 240.0, 15.8)])
     assert table[1].endswith("+0 ms") and table[2].endswith("+199 ms") and table[3].endswith("-1 ms")
+    assert table[4].endswith(" +0 ms")  # a wait a fraction of a ms shorter is not "-0"
 
 
 def test_extrapolating_counts_every_render_even_one_shown_only_in_the_frames_made_ahead_of_it():

@@ -199,7 +199,7 @@ def smoothing_table(results: list[dict]) -> list[str]:
              f"{'adds (p50)':>11s}"]
     for r in results:
         p50, p95, held = r["latency_p50_ms"], r["latency_p95_ms"], r.get("held_back_p50_ms")
-        adds = "-" if off is None or held is None else f"{held - off:+.0f} ms"
+        adds = "-" if off is None or held is None else f"{round(held - off):+d} ms"  # never "-0"
         latency = f"{p50:9.0f} ms {p95:4.0f} ms" if p50 is not None else f"{'-':>12s} {'-':>7s}"
         lines.append(f"{r['smooth']:>12s} {r['render_fps']:11.1f} {r['distinct_fps']:13.1f} {latency} {adds:>11s}")
     return lines
