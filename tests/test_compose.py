@@ -45,6 +45,28 @@ def test_scaling_never_lets_the_colour_of_invisible_pixels_bleed_into_edges():
     assert np.abs(out[..., 0] - out[..., 1]).max() <= 1
 
 
+@pytest.mark.parametrize("side", [40, 128], ids=["scaled down", "scaled up"])
+def test_a_scaled_frame_leaves_the_background_as_it_is_where_transparent_and_blends_by_alpha(tmp_path, side):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "room.png"
+    Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(path)
+    rgba = np.zeros((64, 64, 4), np.uint8)
+    rgba[..., :3] = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)  # colour under alpha 0: never shows
+    rgba[16:48, 16:48] = (200, 100, 50, 255)
+    room = np.asarray(Image.open(path))
+    out = Compositor((side, side), parse_background(str(path)))(rgba)
+    k = side / 64
+    outside = np.ones((side, side), bool)
+    outside[int(14 * k):int(50 * k) + 1, int(14 * k):int(50 * k) + 1] = False
+    assert (out[outside] == room[outside]).all()  # the room exactly, wherever the frame is transparent
+    inside = out[int(20 * k):int(44 * k), int(20 * k):int(44 * k)]
+    assert (inside == (200, 100, 50)).all()  # the frame exactly, wherever it is opaque
+    half = np.zeros((64, 64, 4), np.uint8)
+    half[...] = (255, 255, 255, 128)
+    grey = Compositor((side, side), Background((0, 0, 0)))(half)
+    assert (grey == 128).all()  # 255 * 128 / 255 over black, at every scale
+
+
 def test_sizes_and_outputs_parse():
     assert parse_size("1280x720") == (1280, 720)
     with pytest.raises(UserError, match="size '1280' is not WIDTHxHEIGHT"):

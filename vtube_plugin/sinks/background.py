@@ -73,3 +73,21 @@ def over_background(frame: np.ndarray, colour: Colour | np.ndarray) -> np.ndarra
         mixed //= 255
         flat[edges] = mixed
     return out
+
+
+def scaled_over(frame: np.ndarray, size: tuple[int, int], under: np.ndarray) -> np.ndarray:
+    """RGBA `frame` (straight alpha, uint8) scaled to `size` (width, height) and composited over `under`, an
+    (height, width, 3) uint8 picture. Resampled premultiplied by alpha, so the colour of invisible pixels cannot
+    bleed into the edges, and mixed as premultiplied: colour + background * (255 - alpha) / 255, so a
+    transparent pixel is the background as it is and an opaque one the frame. Bilinear up, area averaging down
+    (OpenCV: about a quarter of what Pillow's premultiplied resize took at 1280x720, docs/performance.md)."""
+    import cv2
+
+    frame = np.ascontiguousarray(frame)
+    alpha = np.ascontiguousarray(frame[..., 3])
+    premultiplied = cv2.multiply(frame, cv2.merge([alpha, alpha, alpha, np.full_like(alpha, 255)]), scale=1 / 255)
+    up = size[0] > frame.shape[1]
+    scaled = cv2.resize(premultiplied, size, interpolation=cv2.INTER_LINEAR if up else cv2.INTER_AREA)
+    clear = cv2.bitwise_not(np.ascontiguousarray(scaled[..., 3]))  # 255 - alpha
+    behind = cv2.multiply(np.ascontiguousarray(under), cv2.merge([clear, clear, clear]), scale=1 / 255)
+    return cv2.add(cv2.cvtColor(scaled, cv2.COLOR_RGBA2RGB), behind)  # saturates: never wraps past 255

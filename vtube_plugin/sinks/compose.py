@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from vtube_plugin.errors import UserError
-from vtube_plugin.sinks.background import over_background, parse_colour
+from vtube_plugin.sinks.background import over_background, parse_colour, scaled_over
 
 CHROMA_GREEN = (0, 255, 0)  # what OBS's chroma key filter expects by default: the live outputs' default
 VIDEO_GREY = (128, 128, 128)  # neutral grey: no colour cast on the character's edges; video files' default
@@ -107,10 +107,9 @@ class Compositor:
             self._place(*rgba.shape[:2])
         x, y, bw, bh = self._box
         if (bw, bh) != (rgba.shape[1], rgba.shape[0]):
-            # Resample premultiplied ("RGBa") so the colour of invisible pixels cannot bleed into the edges.
-            frame = Image.fromarray(np.ascontiguousarray(rgba), "RGBA").convert("RGBa")
-            rgba = np.asarray(frame.resize((bw, bh), Image.Resampling.BILINEAR).convert("RGBA"))
-        composited = over_background(rgba, self._under)
+            composited = scaled_over(rgba, (bw, bh), self._under)
+        else:
+            composited = over_background(rgba, self._under)
         if (bw, bh) == self.size:
             return composited
         out = self._canvas.copy()
