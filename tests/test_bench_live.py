@@ -28,7 +28,8 @@ class FiftyMillisecondRenderer:
 def test_the_live_benchmark_replays_tracking_through_the_pipeline():
     lines: list[str] = []
     renderer = FiftyMillisecondRenderer()
-    result = run_live_benchmark(renderer=renderer, seconds=3.0, fps=30.0, say=lines.append)
+    # A wider output than the frame, as a virtual camera for video calls: the frame is scaled into it.
+    result = run_live_benchmark(renderer=renderer, seconds=3.0, fps=30.0, size=(128, 96), say=lines.append)
 
     assert result["datagrams_sent"] >= 120  # about 60 a second for 3 s
     assert result["datagrams_received"] == result["datagrams_sent"] and result["dropped"] == 0
@@ -43,7 +44,7 @@ def test_the_live_benchmark_replays_tracking_through_the_pipeline():
     # the replayed face moves: the mouth opens and closes over the take
     mouths = [pose["mouth_aaa"] for pose in renderer.poses]
     assert max(mouths) - min(mouths) > 0.3
-    assert lines[0].startswith("live: 3 s of iFacialMocap") and "latency p95" in lines[1]
+    assert lines[0].startswith("live: 3 s of iFacialMocap") and "128x96" in lines[0] and "latency p95" in lines[1]
     assert lines[3].startswith("beyond each frame's own render (tracking age + wait for the output): p95 ")
     assert "one output frame period (33 ms)" in lines[3]
 
@@ -156,3 +157,5 @@ def test_bench_live_refuses_rounds_it_cannot_run(capsys):
 
     assert main(["bench", "--live", "--rounds", "0"]) != 0
     assert "--rounds between 1 and 100" in capsys.readouterr().err
+    assert main(["bench", "--live", "--size", "1280"]) != 0
+    assert "size '1280' is not WIDTHxHEIGHT" in capsys.readouterr().err

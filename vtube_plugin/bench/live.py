@@ -225,8 +225,9 @@ def median_per_mode(results: list[dict]) -> list[dict]:
 
 
 def live_benchmark(*, device: str = "cpu", engine: str = "auto", precision: str = "auto", character: str | None = None,
-                   seconds: float = 20.0, fps: float = 30.0, smooth: tuple[str, ...] = ("off", "interpolate",
-                   "extrapolate"), rounds: int = 1, say=print) -> list[dict]:
+                   seconds: float = 20.0, fps: float = 30.0, size: tuple[int, int] | None = None,
+                   smooth: tuple[str, ...] = ("off", "interpolate", "extrapolate"), rounds: int = 1,
+                   say=print) -> list[dict]:
     """`bench --live`: the renderer as `run` loads it, warmed up, then `run_live_benchmark` once per --smooth mode,
     `rounds` times over (the modes in turn each round, so a machine's slow minutes fall on every mode alike),
     reported as the median per mode."""
@@ -249,8 +250,8 @@ def live_benchmark(*, device: str = "cpu", engine: str = "auto", precision: str 
             say(f"round {round_ + 1} of {rounds}")
         # Timed anew each round, beside its live runs: a shared machine's speed drifts over minutes.
         alone_ms = back_to_back_ms(renderer)
-        runs += [keep_share(run_live_benchmark(renderer=renderer, seconds=seconds, fps=fps, say=say, smooth=mode),
-                            alone_ms) for mode in smooth]
+        runs += [keep_share(run_live_benchmark(renderer=renderer, seconds=seconds, fps=fps, size=size, say=say,
+                                               smooth=mode), alone_ms) for mode in smooth]
     results = median_per_mode(runs)
     if rounds > 1:
         say(f"the median of {rounds} rounds per mode:")

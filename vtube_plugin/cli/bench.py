@@ -41,6 +41,9 @@ def add_parser(sub) -> None:
                         "after the first frame (default: 120)")
     p.add_argument("--seconds", type=float, default=20.0, help="--live: seconds of tracking to replay (default: 20)")
     p.add_argument("--fps", type=float, default=30.0, help="--live: output frame rate (default: 30)")
+    p.add_argument("--size", metavar="WxH", default=None,
+                   help="--live: the output's size, as run's --size (default: the renderer's, 512x512; a virtual "
+                        "camera for video calls is often 1280x720)")
     p.add_argument("--rounds", type=int, default=1,
                    help="--live: run the --smooth modes in turn this many times and report the median of each "
                         "(on a shared machine, so a slow minute falls on every mode alike; default: 1)")
@@ -70,9 +73,12 @@ def run(args: argparse.Namespace) -> int:
 
         if not args.seconds > 0 or not 0 < args.fps <= 240 or not 1 <= args.rounds <= 100:
             raise UserError("--seconds must be above 0, --fps between 0 and 240 and --rounds between 1 and 100")
+        from vtube_plugin.sinks.compose import parse_size
+
         modes = tuple(check_mode(mode.strip()) for mode in args.smooth.split(",") if mode.strip())
+        size = parse_size(args.size) if args.size else None
         live_benchmark(device=args.device, engine=args.engine, precision=args.precision, character=args.character,
-                       seconds=args.seconds, fps=args.fps, smooth=modes or ("off",), rounds=args.rounds)
+                       seconds=args.seconds, fps=args.fps, size=size, smooth=modes or ("off",), rounds=args.rounds)
         return 0
     if args.frames < 1 or args.warmup < 0:
         raise UserError("--frames must be at least 1 and --warmup at least 0")
