@@ -80,7 +80,7 @@ def scaled_over(frame: np.ndarray, size: tuple[int, int], under: np.ndarray) -> 
     (height, width, 3) uint8 picture. Resampled premultiplied by alpha, so the colour of invisible pixels cannot
     bleed into the edges, and mixed as premultiplied: colour + background * (255 - alpha) / 255, so a
     transparent pixel is the background as it is and an opaque one the frame. Bilinear up, area averaging down
-    (OpenCV: about a quarter of what Pillow's premultiplied resize took at 1280x720, docs/performance.md)."""
+    (OpenCV: about a seventh of what Pillow's premultiplied resize took at 1280x720, docs/performance.md)."""
     import cv2
 
     frame = np.ascontiguousarray(frame)
