@@ -198,7 +198,7 @@ def smoothing_table(results: list[dict]) -> list[str]:
     lines = [f"{'--smooth':>12s} {'render fps':>11s} {'distinct fps':>13s} {'latency p50':>12s} {'p95':>7s} "
              f"{'adds (p50)':>11s}"]
     for r in results:
-        p50, p95, held = r["latency_p50_ms"], r["latency_p95_ms"], r.get("held_back_p50_ms")
+        p50, p95, held = r["latency_p50_ms"], r["latency_p95_ms"], r["held_back_p50_ms"]
         adds = "-" if off is None or held is None else f"{round(held - off):+d} ms"  # never "-0"
         latency = f"{p50:9.0f} ms {p95:4.0f} ms" if p50 is not None else f"{'-':>12s} {'-':>7s}"
         lines.append(f"{r['smooth']:>12s} {r['render_fps']:11.1f} {r['distinct_fps']:13.1f} {latency} {adds:>11s}")
